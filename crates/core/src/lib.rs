@@ -1,0 +1,12 @@
+//! gradlab-core: the numerics of gradlab with no dependencies.
+//!
+//! - [`kernels`]: SIMD128 hot loops with scalar twins (sgemm, elementwise, activations).
+//! - [`tensor`] and [`autograd`]: f32 tensors and the reverse-mode tape of the eager API.
+//! - [`nn`]: layers, losses, optimisers, clipping, regularisation and whole training steps.
+//! - [`error`]: the one error type every fallible path returns.
+
+pub mod error;
+pub mod kernels;
+pub mod rng;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! Model ABI (filled in by the networks work).

@@ -1,0 +1,1 @@
+use gradlab_core as _core;
