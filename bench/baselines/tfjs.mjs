@@ -1,0 +1,48 @@
+/**
+ * TensorFlow.js in Node for the baselines: one tfjs-core instance with the cpu and wasm
+ * backends registered, and a switch between them.
+ *
+ * The wasm backend runs on one thread: its threaded binary does not start in Node
+ * (`WASM_HAS_MULTITHREAD_SUPPORT` is false there), so the default and `setThreadsCount(1)`
+ * are the same single-threaded SIMD (XNNPACK) build; we set 1 explicitly for a like-for-like
+ * figure and report the flags in the summary.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+const require = createRequire(import.meta.url);
+const wasmDirectory = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/';
+setWasmPaths(wasmDirectory);
+setThreadsCount(1);
+// Production mode, as a user chasing speed would run: no debug checks, no "install tfjs-node" banner.
+tf.enableProdMode();
+
+export { tf };
+
+/** @typedef {'cpu' | 'wasm'} TfjsBackend */
+
+/**
+ * Makes `backend` the active tfjs backend. Tensors belong to the backend that was active when
+ * they were created, so set the backend before creating a workload's tensors.
+ * @param {TfjsBackend} backend
+ */
+export async function useBackend(backend) {
+  if (tf.getBackend() !== backend) {
+    const ok = await tf.setBackend(backend);
+    if (!ok) throw new Error(`tfjs backend '${backend}' failed to initialise`);
+  }
+  await tf.ready();
+}
+
+/** The wasm backend's capabilities as loaded here, for the benchmark summary. */
+export async function wasmInfo() {
+  await useBackend('wasm');
+  return {
+    simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
+    multithread: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
+    threads: 1,
+  };
+}
