@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod kernels;
+pub mod nn;
 pub mod rng;
 
 pub use error::{Error, Result};

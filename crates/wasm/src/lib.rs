@@ -13,5 +13,5 @@ pub mod model_abi;
 pub mod tensor_abi;
 
 pub use handles::Handles;
-pub use memory::{read_f32, read_i32, read_str, write_f32};
+pub use memory::{read_f32, read_i32, read_str, write_f32, write_u32};
 pub use status::run;

@@ -102,6 +102,17 @@ pub fn write_f32<'a>(op: &str, arg: &str, ptr: *mut f32, len: usize) -> Result<&
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
 }
 
+/// A mutable view of `len` u32 values at `ptr` for results such as new handles and shapes,
+/// checked to lie inside memory.
+pub fn write_u32<'a>(op: &str, arg: &str, ptr: *mut u32, len: usize) -> Result<&'a mut [u32], Error> {
+    check_range(op, arg, ptr as usize, len, 4)?;
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    // SAFETY: as in read_f32; the caller gave this buffer for output.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
 /// The UTF-8 string of `len` bytes at `ptr`.
 pub fn read_str<'a>(op: &str, arg: &str, ptr: *const u8, len: usize) -> Result<&'a str, Error> {
     check_range(op, arg, ptr as usize, len, 1)?;

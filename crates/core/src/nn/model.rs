@@ -1,0 +1,362 @@
+//! A whole network: its layers, loss, optimiser, clipping and penalty, and the training step
+//! that runs forward, backward, regularisation, the non-finite guard, clipping and the
+//! update in one call.
+
+use super::build::{build_sequential, LayerConfig};
+use super::layer::{example_len, Buffer, Layer, Mode, Param, Role};
+use super::loss::{Loss, Target};
+use super::optimizer::Optimizer;
+use super::regularization::{global_grad_norm, Clip, Penalty};
+use super::sequential::Sequential;
+use crate::error::{shape_str, Error, Result};
+use crate::kernels::vector;
+use crate::rng::Rng;
+
+/// The most values a batch may occupy in any one layer's output.
+pub const MAX_BATCH_VALUES: usize = 1 << 27;
+
+/// Everything the spec says about a model.
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    /// Per-example input shape: `[features]` or `[time, features]`.
+    pub input_dims: Vec<usize>,
+    pub layers: Vec<LayerConfig>,
+    pub loss: Loss,
+    pub optimizer: Optimizer,
+    pub clip: Clip,
+    pub penalty: Penalty,
+}
+
+/// The losses and global gradient norm of one batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LossReport {
+    /// `data_loss + penalty`.
+    pub loss: f64,
+    pub data_loss: f64,
+    pub penalty: f64,
+    /// Global L2 norm of all parameter gradients (after the penalty, before clipping).
+    pub grad_norm: f64,
+}
+
+/// The outcome of one training step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    pub losses: LossReport,
+    /// False when the guard refused a non-finite step; the weights are then unchanged.
+    pub applied: bool,
+    /// Where the step first went non-finite: the layer's name, or "loss".
+    pub non_finite_at: Option<String>,
+}
+
+/// Per-layer diagnostics after a backward pass (and, for the update ratio, a step).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerStats {
+    pub name: String,
+    pub kind: &'static str,
+    /// Nielsen's learning speed: ‖∂L/∂b‖ over the layer's biases (BatchNorm: its shift); NaN
+    /// when the layer has no bias.
+    pub bias_grad_norm: f64,
+    /// ‖∂L/∂W‖ over the layer's weights (BatchNorm: its scale).
+    pub weight_grad_norm: f64,
+    pub weight_norm: f64,
+    /// ‖ΔW‖/‖W‖ of the last applied update.
+    pub update_ratio: f64,
+    /// Recurrent layers: ‖∂L/∂h_t‖ for every time step.
+    pub time_grad_norms: Vec<f32>,
+}
+
+/// A named tensor of the state dict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateEntry {
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// True for trainable parameters (they have gradients), false for buffers.
+    pub trainable: bool,
+}
+
+pub struct Model {
+    input_dims: Vec<usize>,
+    body: Sequential,
+    loss: Loss,
+    optimizer: Optimizer,
+    clip: Clip,
+    penalty: Penalty,
+    mode: Mode,
+    entries: Vec<StateEntry>,
+    grad_output: Vec<f32>,
+}
+
+const MAX_INPUT_RANK: usize = 2;
+
+impl Model {
+    pub fn new(config: ModelConfig, seed: u64) -> Result<Model> {
+        let op = "createModel";
+        if config.input_dims.is_empty() || config.input_dims.len() > MAX_INPUT_RANK || config.input_dims.iter().any(|&d| d == 0 || d > super::build::MAX_EXAMPLE_LEN) {
+            return Err(Error::invalid(op, "input", "[features] or [time, features] with positive sizes", shape_str(&config.input_dims)));
+        }
+        let mut rng = Rng::new(seed);
+        let body = build_sequential(&config.layers, &config.input_dims, "", "layers", &mut rng)?;
+        let mut model = Model {
+            input_dims: config.input_dims,
+            body,
+            loss: config.loss,
+            optimizer: config.optimizer,
+            clip: config.clip,
+            penalty: config.penalty,
+            mode: Mode::Train,
+            entries: Vec::new(),
+            grad_output: Vec::new(),
+        };
+        model.entries = model.collect_entries()?;
+        let classes = *model.output_dims().last().unwrap_or(&1);
+        if model.loss == Loss::SoftmaxCrossEntropy && classes < 2 {
+            return Err(Error::invalid(op, "loss", "an output of at least 2 classes for softmaxCrossEntropy", format!("output shape {}", shape_str(model.output_dims()))));
+        }
+        Ok(model)
+    }
+
+    fn collect_entries(&mut self) -> Result<Vec<StateEntry>> {
+        let mut entries = Vec::new();
+        self.body.visit_params(&mut |p| entries.push(StateEntry { name: p.name.clone(), shape: p.shape.clone(), trainable: true }));
+        self.body.visit_buffers(&mut |b| entries.push(StateEntry { name: b.name.clone(), shape: b.shape.clone(), trainable: false }));
+        for (i, entry) in entries.iter().enumerate() {
+            if entries[..i].iter().any(|e| e.name == entry.name) {
+                return Err(Error::invalid("createModel", "layers", "unique layer names", format!("'{}' twice", entry.name)));
+            }
+        }
+        Ok(entries)
+    }
+
+    pub fn input_dims(&self) -> &[usize] {
+        &self.input_dims
+    }
+
+    pub fn output_dims(&self) -> &[usize] {
+        self.body.output_dims()
+    }
+
+    pub fn state_entries(&self) -> &[StateEntry] {
+        &self.entries
+    }
+
+    pub fn set_training(&mut self, training: bool) {
+        self.mode = if training { Mode::Train } else { Mode::Eval };
+    }
+
+    pub fn is_training(&self) -> bool {
+        self.mode == Mode::Train
+    }
+
+    pub fn optimizer_mut(&mut self) -> &mut Optimizer {
+        &mut self.optimizer
+    }
+
+    /// The number of examples in `x`, checked against the input shape, finiteness and size.
+    pub fn check_input(&self, op: &str, x: &[f32], x_shape: &[usize]) -> Result<usize> {
+        let batch = x_shape.first().cloned().unwrap_or(0);
+        if x_shape.len() != self.input_dims.len() + 1 || x_shape[1..] != self.input_dims[..] || batch == 0 {
+            let mut expected = vec!["batch".to_string()];
+            expected.extend(self.input_dims.iter().map(|d| d.to_string()));
+            return Err(Error::shape(op, "x", format!("[{}] with batch ≥ 1", expected.join(", ")), shape_str(x_shape)));
+        }
+        let len = batch.checked_mul(example_len(&self.input_dims));
+        if len != Some(x.len()) {
+            return Err(Error::shape(op, "x", format!("{} values for shape {}", len.unwrap_or(usize::MAX), shape_str(x_shape)), format!("{} values", x.len())));
+        }
+        if let Some(bad) = x.iter().position(|v| !v.is_finite()) {
+            return Err(Error::invalid(op, "x", "finite numbers", format!("{} at index {}", x[bad], bad)));
+        }
+        let widest = self.widest_example();
+        if batch.checked_mul(widest).map_or(true, |v| v > MAX_BATCH_VALUES) {
+            return Err(Error::TooLarge { op: op.into(), arg: "x".into(), requested: (batch as u64) * (widest as u64), limit: MAX_BATCH_VALUES as u64 });
+        }
+        Ok(batch)
+    }
+
+    fn widest_example(&self) -> usize {
+        let mut widest = example_len(&self.input_dims);
+        for layer in &self.body.layers {
+            widest = widest.max(example_len(layer.output_dims()));
+        }
+        widest
+    }
+
+    /// Inference: the last layer's raw output for `batch` examples. Never updates running
+    /// statistics, whatever the training flag.
+    pub fn predict<'a>(&'a mut self, x: &'a [f32], batch: usize) -> &'a [f32] {
+        self.body.forward(x, batch, Mode::Eval);
+        self.body.output(x)
+    }
+
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+        self.body.visit_params(visit);
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        let mut pointers: Vec<*mut Param> = Vec::new();
+        self.body.visit_params(&mut |p| pointers.push(p as *mut Param));
+        // SAFETY: each visited parameter is a distinct object owned by `self`, which stays
+        // mutably borrowed for the lifetime of the returned references.
+        pointers.into_iter().map(|p| unsafe { &mut *p }).collect()
+    }
+
+    /// Forward, loss, backward and penalty for one batch; leaves the gradient of the total
+    /// loss in every parameter's `grad`. `target` must match the output (checked here).
+    pub fn compute_gradients(&mut self, op: &str, x: &[f32], batch: usize, target: &Target) -> Result<LossReport> {
+        let output_len = batch * example_len(self.output_dims());
+        let cols = *self.output_dims().last().unwrap_or(&1);
+        self.loss.validate_target(op, target, output_len, cols)?;
+        self.visit_params(&mut |p| p.grad.iter_mut().for_each(|g| *g = 0.0));
+        self.body.forward(x, batch, self.mode);
+        let mut grad_output = std::mem::take(&mut self.grad_output);
+        grad_output.resize(output_len, 0.0);
+        let data_loss = self.loss.forward_backward(self.body.output(x), cols, batch, target, Some(&mut grad_output));
+        self.body.backward(x, &grad_output, batch, None);
+        self.grad_output = grad_output;
+        let penalty = self.penalty;
+        let mut params = self.params_mut();
+        let penalty_value = penalty.apply(&mut params);
+        let grad_norm = global_grad_norm(&params);
+        Ok(LossReport { loss: data_loss + penalty_value, data_loss, penalty: penalty_value, grad_norm })
+    }
+
+    /// The guard, clipping and the optimiser step on the gradients in every `grad` (from
+    /// [`Model::compute_gradients`], or averaged across workers and written back).
+    pub fn apply_gradients(&mut self, losses: LossReport) -> StepReport {
+        if !losses.loss.is_finite() || !losses.grad_norm.is_finite() {
+            let at = self.first_non_finite(losses.loss);
+            return StepReport { losses, applied: false, non_finite_at: Some(at) };
+        }
+        let clip = self.clip;
+        let mut optimizer = self.optimizer.clone();
+        let mut params = self.params_mut();
+        clip.apply(&mut params, losses.grad_norm);
+        optimizer.step(&mut params);
+        self.optimizer = optimizer;
+        StepReport { losses, applied: true, non_finite_at: None }
+    }
+
+    /// The global L2 norm of the gradients currently held.
+    pub fn grad_norm(&mut self) -> f64 {
+        global_grad_norm(&self.params_mut())
+    }
+
+    /// One optimiser step on a batch.
+    pub fn train_step(&mut self, op: &str, x: &[f32], batch: usize, target: &Target) -> Result<StepReport> {
+        let losses = self.compute_gradients(op, x, batch, target)?;
+        Ok(self.apply_gradients(losses))
+    }
+
+    /// The first layer whose forward output is non-finite; else, walking back from the
+    /// output, the first layer whose parameter gradients are (an exploding gradient's
+    /// signature); else "loss".
+    fn first_non_finite(&mut self, loss: f64) -> String {
+        for (layer, output) in self.body.layers.iter().zip(self.body.layer_outputs()) {
+            if !vector::all_finite(output) {
+                return layer.name().to_string();
+            }
+        }
+        if loss.is_finite() {
+            let mut found: Option<String> = None;
+            let mut leaves: Vec<&mut dyn Layer> = Vec::new();
+            collect_leaves(&mut self.body.layers, &mut leaves);
+            for layer in leaves.into_iter().rev() {
+                let mut finite = true;
+                layer.visit_params(&mut |p| finite &= vector::all_finite(&p.grad));
+                if !finite {
+                    found = Some(layer.name().to_string());
+                    break;
+                }
+            }
+            if let Some(name) = found {
+                return name;
+            }
+        }
+        "loss".to_string()
+    }
+
+    /// Diagnostics for every layer that owns parameters, in forward order.
+    pub fn layer_stats(&mut self) -> Vec<LayerStats> {
+        let mut leaves: Vec<&mut dyn Layer> = Vec::new();
+        collect_leaves(&mut self.body.layers, &mut leaves);
+        let mut stats = Vec::new();
+        for layer in leaves {
+            let (mut bias_sq, mut weight_grad_sq, mut weight_sq, mut update_sq) = (0.0, 0.0, 0.0, 0.0);
+            let (mut has_bias, mut has_weight) = (false, false);
+            layer.visit_params(&mut |p| match p.role {
+                Role::Bias | Role::Shift => {
+                    has_bias = true;
+                    bias_sq += vector::sum_squares(&p.grad);
+                }
+                Role::Weight | Role::Scale => {
+                    has_weight = true;
+                    weight_grad_sq += vector::sum_squares(&p.grad);
+                    weight_sq += vector::sum_squares(&p.value);
+                    update_sq += p.last_update_sq;
+                }
+                Role::Slope => {}
+            });
+            if !has_bias && !has_weight {
+                continue;
+            }
+            let weight_norm = weight_sq.sqrt();
+            stats.push(LayerStats {
+                name: layer.name().to_string(),
+                kind: layer.kind(),
+                bias_grad_norm: if has_bias { bias_sq.sqrt() } else { f64::NAN },
+                weight_grad_norm: weight_grad_sq.sqrt(),
+                weight_norm,
+                update_ratio: if weight_norm > 0.0 { update_sq.sqrt() / weight_norm } else { 0.0 },
+                time_grad_norms: layer.time_grad_norms().map(|n| n.to_vec()).unwrap_or_default(),
+            });
+        }
+        stats
+    }
+
+    fn entry_index(&self, op: &str, index: usize) -> Result<&StateEntry> {
+        self.entries.get(index).ok_or_else(|| Error::invalid(op, "index", format!("a state entry index below {}", self.entries.len()), index.to_string()))
+    }
+
+    /// Runs `f` on the values of state entry `index` (a parameter's or a buffer's), and on
+    /// its gradient for parameters.
+    pub fn with_entry<R>(&mut self, op: &str, index: usize, f: impl FnOnce(&mut Vec<f32>, Option<&mut Vec<f32>>) -> R) -> Result<R> {
+        let entry = self.entry_index(op, index)?.clone();
+        let mut f = Some(f);
+        let mut result = None;
+        if entry.trainable {
+            self.body.visit_params(&mut |p: &mut Param| {
+                if p.name == entry.name {
+                    if let Some(f) = f.take() {
+                        result = Some(f(&mut p.value, Some(&mut p.grad)));
+                    }
+                }
+            });
+        } else {
+            self.body.visit_buffers(&mut |b: &mut Buffer| {
+                if b.name == entry.name {
+                    if let Some(f) = f.take() {
+                        result = Some(f(&mut b.value, None));
+                    }
+                }
+            });
+        }
+        result.ok_or_else(|| Error::state(op, format!("state entry '{}' vanished", entry.name)))
+    }
+
+    /// Recurrent layers' ∂L/∂h_t norms are in [`Model::layer_stats`]; this is the loss kind.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+}
+
+fn collect_leaves<'a>(layers: &'a mut [Box<dyn Layer>], out: &mut Vec<&'a mut dyn Layer>) {
+    for layer in layers.iter_mut() {
+        let layer: &'a mut dyn Layer = layer.as_mut();
+        let has_children = !layer.sublayers_mut().is_empty();
+        if has_children {
+            collect_leaves(layer.sublayers_mut(), out);
+        } else {
+            out.push(layer);
+        }
+    }
+}
