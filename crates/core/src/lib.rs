@@ -5,9 +5,11 @@
 //! - [`nn`]: layers, losses, optimisers, clipping, regularisation and whole training steps.
 //! - [`error`]: the one error type every fallible path returns.
 
+pub mod autograd;
 pub mod error;
 pub mod kernels;
 pub mod nn;
 pub mod rng;
+pub mod tensor;
 
 pub use error::{Error, Result};

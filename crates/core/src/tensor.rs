@@ -1,0 +1,160 @@
+//! The f32 tensor of the eager API: a shape and a contiguous row-major buffer.
+//!
+//! Every constructor that takes a shape from outside validates it: the element count is a
+//! checked product, at most [`MAX_ELEMENTS`], and the rank at most [`MAX_RANK`]. Buffers are
+//! reserved fallibly, so a request the instance cannot satisfy becomes `Error::TooLarge`
+//! instead of an allocation failure, which would abort a WebAssembly instance.
+
+use crate::error::{shape_str, Error, Result};
+
+/// The most elements one tensor may hold (2^28 f32 = 1 GiB).
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// The most dimensions a tensor may have.
+pub const MAX_RANK: usize = 8;
+
+/// A dense f32 tensor, row-major: element `[i0, …, ik]` is at `Σ i_d · stride_d`, where the
+/// last dimension has stride 1. Rank 0 (shape `[]`) is a scalar with one element.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor of `shape` holding `data`; `data.len()` must equal the product of `shape`.
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor> {
+        let count = element_count("tensor", "shape", &shape)?;
+        if data.len() != count {
+            return Err(Error::shape(
+                "tensor",
+                "data",
+                format!("{} values for shape {}", count, shape_str(&shape)),
+                format!("{} values", data.len()),
+            ));
+        }
+        Ok(Tensor { shape, data })
+    }
+
+    /// A tensor of `shape` filled with zeros; `op` names the caller in errors.
+    pub fn zeros(op: &str, shape: Vec<usize>) -> Result<Tensor> {
+        Tensor::full(op, shape, 0.0)
+    }
+
+    /// A tensor of `shape` filled with `value`; `op` names the caller in errors.
+    pub fn full(op: &str, shape: Vec<usize>, value: f32) -> Result<Tensor> {
+        let count = element_count(op, "shape", &shape)?;
+        let mut data = Vec::new();
+        data.try_reserve_exact(count).map_err(|_| out_of_memory(op, count))?;
+        data.resize(count, value);
+        Ok(Tensor { shape, data })
+    }
+
+    /// A rank-0 tensor holding `value`.
+    pub fn scalar(value: f32) -> Tensor {
+        Tensor { shape: Vec::new(), data: vec![value] }
+    }
+
+    /// A zero tensor with the shape of `self`.
+    pub fn zeros_like(&self, op: &str) -> Result<Tensor> {
+        Tensor::zeros(op, self.shape.clone())
+    }
+
+    /// A tensor with the shape of `self` and `value(x)` for each element `x` of `self`.
+    pub fn map(&self, op: &str, value: impl Fn(f32) -> f32) -> Result<Tensor> {
+        let mut out = self.zeros_like(op)?;
+        for (o, &x) in out.data.iter_mut().zip(&self.data) {
+            *o = value(x);
+        }
+        Ok(out)
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn rank(&self) -> usize {
+        self.shape.len()
+    }
+}
+
+/// The number of elements of `shape`, checked: rank at most [`MAX_RANK`], product without
+/// overflow and at most [`MAX_ELEMENTS`]. `op` and `arg` name the caller in errors.
+pub fn element_count(op: &str, arg: &str, shape: &[usize]) -> Result<usize> {
+    if shape.len() > MAX_RANK {
+        return Err(Error::invalid(op, arg, format!("at most {} dimensions", MAX_RANK), shape_str(shape)));
+    }
+    let too_large = || Error::TooLarge {
+        op: op.into(),
+        arg: arg.into(),
+        requested: shape.iter().fold(1u64, |acc, &d| acc.saturating_mul(d as u64)),
+        limit: MAX_ELEMENTS as u64,
+    };
+    let mut count: usize = 1;
+    for &dim in shape {
+        count = count.checked_mul(dim).ok_or_else(too_large)?;
+    }
+    if count > MAX_ELEMENTS {
+        return Err(too_large());
+    }
+    Ok(count)
+}
+
+fn out_of_memory(op: &str, count: usize) -> Error {
+    Error::TooLarge { op: op.into(), arg: "memory".into(), requested: count as u64, limit: MAX_ELEMENTS as u64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_checks_length_against_shape() {
+        let t = Tensor::new(vec![2, 3], vec![0.0; 6]).unwrap();
+        assert_eq!(t.shape(), &[2, 3]);
+        assert_eq!(t.len(), 6);
+        let error = Tensor::new(vec![2, 3], vec![0.0; 5]).unwrap_err();
+        assert_eq!(error.code(), "ShapeMismatch");
+        assert!(error.to_string().contains("[2, 3]"));
+    }
+
+    #[test]
+    fn scalar_has_rank_zero_and_one_element() {
+        let t = Tensor::scalar(4.0);
+        assert_eq!(t.rank(), 0);
+        assert_eq!(t.data(), &[4.0]);
+        assert_eq!(element_count("t", "shape", &[]).unwrap(), 1);
+        assert_eq!(element_count("t", "shape", &[3, 0, 5]).unwrap(), 0);
+    }
+
+    #[test]
+    fn sizes_beyond_the_limit_are_too_large_not_overflow() {
+        let error = element_count("t", "shape", &[1 << 20, 1 << 20]).unwrap_err();
+        assert_eq!(error.code(), "TooLarge");
+        let error = element_count("t", "shape", &[usize::MAX, usize::MAX, 2]).unwrap_err();
+        assert_eq!(error.code(), "TooLarge");
+        assert_eq!(Tensor::zeros("t", vec![MAX_ELEMENTS + 1]).unwrap_err().code(), "TooLarge");
+        assert_eq!(element_count("t", "shape", &[1; MAX_RANK + 1]).unwrap_err().code(), "InvalidArgument");
+    }
+}
