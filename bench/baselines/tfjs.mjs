@@ -1,6 +1,6 @@
 /**
  * TensorFlow.js in Node for the baselines: one tfjs-core instance with the cpu and wasm
- * backends registered, and a switch between them.
+ * backends and every gradient registered, tfjs-layers, and a switch between backends.
  *
  * The wasm backend runs on one thread: its threaded binary does not start in Node
  * (`WASM_HAS_MULTITHREAD_SUPPORT` is false there), so the default and `setThreadsCount(1)`
@@ -12,6 +12,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+// tfjs-core's Node bundle registers no gradient functions; tfjs-layers' bundle registers all of
+// them in the shared global registry (as the @tensorflow/tfjs union package would).
+import * as layers from '@tensorflow/tfjs-layers';
 
 const require = createRequire(import.meta.url);
 const wasmDirectory = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/';
@@ -20,7 +23,7 @@ setThreadsCount(1);
 // Production mode, as a user chasing speed would run: no debug checks, no "install tfjs-node" banner.
 tf.enableProdMode();
 
-export { tf };
+export { layers, tf };
 
 /** @typedef {'cpu' | 'wasm'} TfjsBackend */
 

@@ -1,0 +1,50 @@
+/**
+ * Runs the benchmark suites in bench/suites/ and prints their tables and a summary of every
+ * target from ANCHORS.md.
+ *
+ *   node bench/run.mjs              all suites (kernels, mlp, batchnorm, lstm, workers, others)
+ *   node bench/run.mjs mlp lstm     a subset
+ *   node bench/run.mjs --quick      fewer, shorter rounds
+ *
+ * Writes bench/results/<suite>.json and bench/results/summary.json.
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BENCH_DIRECTORY, SUITE_ORDER, parseArguments, printSuite, printSummary, writeSuiteResult, writeSummary } from './harness.mjs';
+import { wasmInfo } from './baselines/tfjs.mjs';
+
+const { quick, suites: requested } = parseArguments(process.argv.slice(2));
+const suitesDirectory = path.join(BENCH_DIRECTORY, 'suites');
+const available = readdirSync(suitesDirectory)
+  .filter((file) => file.endsWith('.mjs'))
+  .map((file) => file.slice(0, -'.mjs'.length));
+const rank = (name) => (SUITE_ORDER.includes(name) ? SUITE_ORDER.indexOf(name) : SUITE_ORDER.length);
+const ordered = available.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+
+const unknown = requested.filter((name) => !available.includes(name));
+if (unknown.length > 0) {
+  console.error(`unknown suite(s): ${unknown.join(', ')}; available: ${ordered.join(', ')}`);
+  process.exit(2);
+}
+const selected = requested.length > 0 ? ordered.filter((name) => requested.includes(name)) : ordered;
+
+const options = { quick };
+console.log(`gradlab benchmarks${quick ? ' (quick)' : ''}: ${selected.join(', ')}`);
+let failures = 0;
+for (const name of selected) {
+  const started = performance.now();
+  try {
+    const suite = await import(pathToFileURL(path.join(suitesDirectory, `${name}.mjs`)).href);
+    const result = await suite.run(options);
+    printSuite(result);
+    writeSuiteResult(result, options);
+  } catch (error) {
+    failures++;
+    console.error(`\n## ${name} failed: ${error instanceof Error ? error.stack : error}`);
+  }
+  console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+printSummary(writeSummary({ tfjsWasm: await wasmInfo() }));
+if (failures > 0) process.exitCode = 1;

@@ -1,0 +1,44 @@
+/**
+ * BatchNorm training forward + backward on x [256, 1024] (ms): MSE over BatchNorm1d with batch
+ * statistics and every gradient, gradlab's `model.gradients` on a one-layer model against pure
+ * JS and tfjs (`tf.valueAndGrads`) on cpu and wasm.
+ *
+ * The baselines also compute ∂x, which a one-layer gradlab model need not (its input is not a
+ * parameter): gradlab is measured on the lighter job if it skips it.
+ *
+ *   node bench/suites/batchnorm.mjs [--quick]
+ */
+import { BATCHNORM_BENCHMARK, batchnormData, makePureJsBatchNorm, makeTfjsBatchNorm } from '../baselines/batchnorm.mjs';
+import { budget, compare, gradlabContender, rowsOf, runIfMain, speedupOver } from '../harness.mjs';
+
+const GROUP = 'BatchNorm train fwd+bwd [256×1024]';
+
+/** @param {import('../harness.mjs').RunOptions} options */
+export async function run(options) {
+  const { batch, features } = BATCHNORM_BENCHMARK;
+  const { x, target } = batchnormData(BATCHNORM_BENCHMARK);
+  const spec = { input: [features], layers: [{ type: 'batchnorm' }], loss: 'mse' };
+  const input = { shape: [batch, features], data: x };
+  const output = { shape: [batch, features], data: target };
+  const timings = await compare(
+    [
+      gradlabContender(spec, (model) => model.gradients(input, output)),
+      { label: 'pure JS', prepare: () => makePureJsBatchNorm() },
+      { label: 'tfjs cpu', prepare: () => makeTfjsBatchNorm('cpu') },
+      { label: 'tfjs wasm', prepare: () => makeTfjsBatchNorm('wasm') },
+    ],
+    budget(options),
+  );
+  const rows = rowsOf(GROUP, timings, { unit: 'ms' });
+  return {
+    suite: 'batchnorm',
+    rows,
+    targets: [
+      { id: 'batchnorm-vs-pure-js', measured: speedupOver(rows, GROUP, 'pure JS') },
+      { id: 'batchnorm-vs-tfjs-wasm', measured: speedupOver(rows, GROUP, 'tfjs wasm') },
+    ],
+    notes: ['baselines compute ∂x as well; gradlab runs model.gradients on a one-layer model'],
+  };
+}
+
+await runIfMain(import.meta.url, run);
