@@ -6,3 +6,21 @@
  */
 export { GradlabError, type GradlabErrorCode, type GradlabErrorData } from './errors.js';
 export { init, type WasmSource } from './wasm.js';
+export type { Activation, Init, LayerSpec, LossName, ModelSpec, OptimizerSpec, ScheduleSpec, DenseSpec, ActivationSpec, BatchNormSpec, ResidualSpec, RecurrentSpec } from './spec.js';
+export { validateSpec } from './spec.js';
+export {
+  createModel,
+  createModelSync,
+  numModels,
+  Model,
+  type CreateModelOptions,
+  type GradientsResult,
+  type LayerDiagnostics,
+  type Labels,
+  type LossResult,
+  type StateDict,
+  type StepResult,
+  type TensorData,
+  type TensorLike,
+} from './model.js';
+export { fit, evaluate, type Dataset, type EpochResult, type EvaluateResult, type FitOptions, type History, type StepProgress } from './training.js';

@@ -469,6 +469,31 @@ pub extern "C" fn gl_model_step(model: u32, apply: u32, x_ptr: *const f32, x_len
     })
 }
 
+/// Evaluates `x` against `y` without training: writes [dataLoss, correct rows (−1 when accuracy
+/// does not apply)] into `out`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn gl_model_evaluate(model: u32, x_ptr: *const f32, x_len: usize, shape_ptr: *const i32, rank: usize, y_ptr: *const f32, y_len: usize, y_classes: u32, out_ptr: *mut f32) -> i32 {
+    run(|| {
+        let op = "evaluate";
+        let shape = shape_of(op, shape_ptr, rank)?;
+        let x = read_f32(op, "x", x_ptr, x_len)?;
+        let out = write_f32(op, "out", out_ptr, 2)?;
+        let target = if y_classes != 0 {
+            Target::Classes(read_i32(op, "y", y_ptr as *const i32, y_len)?)
+        } else {
+            Target::Values(read_f32(op, "y", y_ptr, y_len)?)
+        };
+        with_model(op, model, |m| {
+            let batch = m.check_input(op, x, &shape)?;
+            let (loss, correct) = m.evaluate(op, x, batch, &target)?;
+            out[0] = loss as f32;
+            out[1] = correct.map_or(-1.0, |c| c as f32);
+            Ok(())
+        })
+    })
+}
+
 fn write_report(report: &mut [f32], losses: &gradlab_core::nn::LossReport, applied: bool, non_finite_at: Option<String>) {
     report[0] = losses.loss as f32;
     report[1] = losses.data_loss as f32;
@@ -543,5 +568,18 @@ pub extern "C" fn gl_model_set_lr(model: u32, lr: f32) -> i32 {
             m.optimizer_mut().lr = lr;
             Ok(())
         })
+    })
+}
+
+/// Writes a permutation of 0..n into `out` (i32), drawn from `seed`: the same in every runtime.
+#[no_mangle]
+pub extern "C" fn gl_permutation(seed_low: u32, seed_high: u32, n: usize, out_ptr: *mut f32) -> i32 {
+    run(|| {
+        let op = "permutation";
+        let out = write_u32(op, "out", out_ptr as *mut u32, n)?;
+        let mut indices: Vec<u32> = (0..n as u32).collect();
+        gradlab_core::rng::Rng::new((seed_high as u64) << 32 | seed_low as u64).shuffle(&mut indices);
+        out.copy_from_slice(&indices);
+        Ok(())
     })
 }

@@ -236,6 +236,18 @@ impl Model {
         StepReport { losses, applied: true, non_finite_at: None }
     }
 
+    /// The data loss in evaluation mode (running statistics, no gradients) and, for
+    /// classification outputs, how many rows the arg-max gets right.
+    pub fn evaluate(&mut self, op: &str, x: &[f32], batch: usize, target: &Target) -> Result<(f64, Option<usize>)> {
+        let output_len = batch * example_len(self.output_dims());
+        let cols = *self.output_dims().last().unwrap_or(&1);
+        self.loss.validate_target(op, target, output_len, cols)?;
+        self.body.forward(x, batch, Mode::Eval);
+        let output = self.body.output(x);
+        let loss = self.loss.forward_backward(output, cols, batch, target, None);
+        Ok((loss, correct_rows(output, cols, target)))
+    }
+
     /// The global L2 norm of the gradients currently held.
     pub fn grad_norm(&mut self) -> f64 {
         global_grad_norm(&self.params_mut())
@@ -346,6 +358,28 @@ impl Model {
     /// Recurrent layers' ∂L/∂h_t norms are in [`Model::layer_stats`]; this is the loss kind.
     pub fn loss(&self) -> Loss {
         self.loss
+    }
+}
+
+fn arg_max(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Rows whose arg-max matches the class (or the target's arg-max); with one output column,
+/// rows where a positive logit matches a target above ½. None for a single regression output
+/// under mse.
+fn correct_rows(output: &[f32], cols: usize, target: &Target) -> Option<usize> {
+    let rows = output.chunks_exact(cols.max(1));
+    match target {
+        Target::Classes(classes) => Some(rows.zip(classes.iter()).filter(|(row, &c)| arg_max(row) == c as usize).count()),
+        Target::Values(values) if cols >= 2 => Some(rows.zip(values.chunks_exact(cols)).filter(|(row, t)| arg_max(row) == arg_max(t)).count()),
+        Target::Values(_) => None,
     }
 }
 

@@ -1,0 +1,176 @@
+/**
+ * Training loops over a whole dataset: `fit` (seeded shuffling, per-step or per-epoch
+ * diagnostics, early stop from a callback) and `evaluate`. The worker trainer runs the same
+ * loop inside a worker.
+ */
+import { describe, invalidArgument, shapeMismatch, shapeString } from './errors.js';
+import type { LayerDiagnostics, Model, StepResult, TensorLike } from './model.js';
+
+/** A dataset: `x` [N, ...input] and `y` [N, ...] (class indices or targets), row-aligned. */
+export interface Dataset {
+  x: TensorLike;
+  y: TensorLike;
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize: number;
+  /** Reshuffle every epoch (default true), from `seed` (default 0) and the epoch number. */
+  shuffle?: boolean;
+  seed?: number;
+  /** When to collect per-layer diagnostics: after every step, at each epoch's last step (default), or never. */
+  diagnostics?: 'step' | 'epoch' | 'none';
+  /** Called after every step; return `false` to stop training. */
+  onStep?: (step: StepProgress) => boolean | void;
+  /** Called after every epoch; return `false` to stop training. */
+  onEpoch?: (epoch: EpochResult) => boolean | void;
+  /** Evaluated after every epoch when given. */
+  validationData?: Dataset;
+  /** Checked before every step: when it returns true, training stops (used for AbortSignal). */
+  shouldStop?: () => boolean;
+}
+
+export interface StepProgress extends StepResult {
+  epoch: number;
+  /** Step within the epoch, from 0. */
+  step: number;
+  stepsPerEpoch: number;
+  diagnostics?: LayerDiagnostics[];
+}
+
+export interface EvaluateResult {
+  loss: number;
+  /** Share of rows classified right (arg-max), or null where it does not apply. */
+  accuracy: number | null;
+}
+
+export interface EpochResult {
+  epoch: number;
+  /** Mean loss over the epoch's applied steps. */
+  loss: number;
+  steps: number;
+  /** Steps the non-finite guard refused. */
+  skippedSteps: number;
+  /** Where the first refused step went non-finite. */
+  nonFiniteAt?: string;
+  diagnostics?: LayerDiagnostics[];
+  validation?: EvaluateResult;
+}
+
+export interface History {
+  epochs: EpochResult[];
+  /** True when a callback or `shouldStop` ended training early. */
+  stopped: boolean;
+}
+
+function rowsOf(op: string, data: Dataset): { count: number; xRow: number; yRow: number } {
+  if (typeof data !== 'object' || data === null) invalidArgument(op, 'data', '{x, y}', describe(data));
+  const { x, y } = data;
+  const count = x?.shape?.[0];
+  if (!Number.isInteger(count) || count < 1) invalidArgument(op, 'data.x', 'a tensor [N, ...] with N ≥ 1', describe(x?.shape));
+  if (y?.shape?.[0] !== count) shapeMismatch(op, 'data.y', `[${count}, ...] (one row per example)`, shapeString((y?.shape ?? []) as number[]));
+  if (x.data.length % count !== 0 || y.data.length % count !== 0) invalidArgument(op, 'data', 'data lengths that match the shapes', `${x.data.length} and ${y.data.length}`);
+  return { count, xRow: x.data.length / count, yRow: y.data.length / count };
+}
+
+function emptyLike(data: ArrayLike<number>, length: number): Float32Array | Int32Array {
+  return data instanceof Int32Array || !(data instanceof Float32Array || data instanceof Float64Array) && isIntegral(data) ? new Int32Array(length) : new Float32Array(length);
+}
+
+function isIntegral(data: ArrayLike<number>): boolean {
+  for (let i = 0; i < Math.min(data.length, 64); i++) if (!Number.isInteger(data[i])) return false;
+  return !(data instanceof Float32Array);
+}
+
+/** Copies the rows `order[start..end)` of `source` (rows of `rowLength`) into `target`. */
+function gather(source: ArrayLike<number>, rowLength: number, order: ArrayLike<number>, start: number, end: number, target: Float32Array | Int32Array): void {
+  for (let i = start; i < end; i++) {
+    const from = order[i] * rowLength;
+    const to = (i - start) * rowLength;
+    if (ArrayBuffer.isView(source)) {
+      target.set((source as unknown as Float32Array).subarray(from, from + rowLength), to);
+    } else {
+      for (let j = 0; j < rowLength; j++) target[to + j] = source[from + j];
+    }
+  }
+}
+
+/** Splits `data` into batches in the given row order and calls `visit` with each. */
+function forEachBatch(data: Dataset, batchSize: number, order: ArrayLike<number>, visit: (x: TensorLike, y: TensorLike, index: number) => boolean | void): boolean {
+  const { count, xRow, yRow } = rowsOf('fit', data);
+  const xBuffer = new Float32Array(batchSize * xRow);
+  const yBuffer = emptyLike(data.y.data, batchSize * yRow);
+  for (let start = 0, index = 0; start < count; start += batchSize, index++) {
+    const end = Math.min(start + batchSize, count);
+    const rows = end - start;
+    gather(data.x.data, xRow, order, start, end, xBuffer);
+    gather(data.y.data, yRow, order, start, end, yBuffer);
+    const x = { shape: [rows, ...data.x.shape.slice(1)], data: xBuffer.subarray(0, rows * xRow) };
+    const y = { shape: [rows, ...data.y.shape.slice(1)], data: yBuffer.subarray(0, rows * yRow) };
+    if (visit(x, y, index) === false) return false;
+  }
+  return true;
+}
+
+function identityOrder(count: number): Int32Array {
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  return order;
+}
+
+/** Trains `model` on `data` for `epochs` epochs of mini-batches. */
+export function fit(model: Model, data: Dataset, options: FitOptions): History {
+  const { epochs, batchSize } = options;
+  if (!Number.isInteger(epochs) || epochs < 0) invalidArgument('fit', 'epochs', 'a non-negative integer', describe(epochs));
+  if (!Number.isInteger(batchSize) || batchSize < 1) invalidArgument('fit', 'batchSize', 'a positive integer', describe(batchSize));
+  const { count } = rowsOf('fit', data);
+  const shuffle = options.shuffle ?? true;
+  const seed = options.seed ?? 0;
+  const when = options.diagnostics ?? 'epoch';
+  const stepsPerEpoch = Math.ceil(count / batchSize);
+  const history: History = { epochs: [], stopped: false };
+  for (let epoch = 0; epoch < epochs && !history.stopped; epoch++) {
+    const order = shuffle ? model.permutation(count, seed * 1_000_003 + epoch) : identityOrder(count);
+    const result: EpochResult = { epoch, loss: 0, steps: 0, skippedSteps: 0 };
+    let lossSum = 0;
+    const completed = forEachBatch(data, batchSize, order, (x, y, step) => {
+      if (options.shouldStop?.()) return false;
+      const outcome = model.trainStep(x, y);
+      result.steps++;
+      if (outcome.applied) lossSum += outcome.loss;
+      else {
+        result.skippedSteps++;
+        result.nonFiniteAt ??= outcome.nonFiniteAt;
+      }
+      const last = step === stepsPerEpoch - 1;
+      const diagnostics = when === 'step' || (when === 'epoch' && last) ? model.diagnostics() : undefined;
+      if (last && diagnostics) result.diagnostics = diagnostics;
+      const progress: StepProgress = { ...outcome, epoch, step, stepsPerEpoch, ...(diagnostics && when === 'step' ? { diagnostics } : {}) };
+      return options.onStep?.(progress);
+    });
+    const applied = result.steps - result.skippedSteps;
+    result.loss = applied > 0 ? lossSum / applied : NaN;
+    if (options.validationData) result.validation = evaluate(model, options.validationData, { batchSize: Math.max(batchSize, 256) });
+    history.epochs.push(result);
+    if (!completed || options.onEpoch?.(result) === false) history.stopped = true;
+  }
+  return history;
+}
+
+/** Mean data loss over `data` in evaluation mode, and arg-max accuracy where it applies. */
+export function evaluate(model: Model, data: Dataset, options: { batchSize?: number } = {}): EvaluateResult {
+  const batchSize = options.batchSize ?? 256;
+  if (!Number.isInteger(batchSize) || batchSize < 1) invalidArgument('evaluate', 'batchSize', 'a positive integer', describe(batchSize));
+  const { count } = rowsOf('evaluate', data);
+  let lossSum = 0;
+  let correct: number | null = 0;
+  let rows = 0;
+  forEachBatch(data, batchSize, identityOrder(count), (x, y) => {
+    const n = x.shape[0];
+    const batch = model.evaluateBatch(x, y);
+    lossSum += batch.loss * n;
+    rows += n;
+    correct = batch.correct === null || correct === null ? null : correct + batch.correct;
+  });
+  return { loss: lossSum / rows, accuracy: correct === null ? null : correct / rows };
+}
