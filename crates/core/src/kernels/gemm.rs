@@ -1,11 +1,36 @@
-//! Single-precision general matrix multiply, row-major.
+//! Single-precision general matrix multiply, row-major, in the BLIS shape: five loops around
+//! a register-tiled micro-kernel, with both operands packed into contiguous panels first.
+//!
+//! Packing copies a KC-deep slab of `op(B)` into NR-wide column slivers and an MC×KC block of
+//! `op(A)` into MR-tall row slivers, each laid out in the order the micro-kernel reads it.
+//! That makes transposed operands exactly as fast as plain ones (only the packing loops see
+//! the strides), keeps the working set in cache (a B sliver in L1, the A block in L2), and
+//! zero-pads partial slivers so the micro-kernel always runs a full MR×NR tile; edges are
+//! masked only when the tile is written to C.
+
+use super::lanes::F32x4;
+use std::cell::RefCell;
+
+/// Rows of C per micro-tile: one broadcast of A per row per step.
+const MR: usize = 6;
+/// Columns of C per micro-tile, as `NR / 4` vectors: MR × NR/4 = 12 accumulators, which with
+/// the two B vectors and the A broadcast fill the 16 SIMD registers V8 has on x64.
+const NR: usize = 8;
+const NR_VECTORS: usize = NR / 4;
+/// Depth of a packed slab: an A sliver (MR·KC) and a B sliver (NR·KC) stay in L1.
+const KC: usize = 256;
+/// Rows of a packed A block (a multiple of MR): MC·KC floats stay in L2.
+const MC: usize = 96;
+/// Columns of a packed B slab (a multiple of NR).
+const NC: usize = 2048;
 
 /// `C = alpha · op(A) · op(B) + beta · C`, all row-major.
 ///
 /// `op(A)` is m×k: `A[i·lda + p]` when `!trans_a`, `A[p·lda + i]` (A stored k×m) when `trans_a`.
 /// `op(B)` is k×n: `B[p·ldb + j]` when `!trans_b`, `B[j·ldb + p]` (B stored n×k) when `trans_b`.
 /// `C[i·ldc + j]` is m×n. When `beta == 0`, C is overwritten and its old contents (even NaN)
-/// are ignored. Callers guarantee the slices are long enough for the given strides.
+/// are ignored; when `alpha == 0` or `k == 0`, A and B are not read. Callers guarantee the
+/// slices are long enough for the given strides.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(
     trans_a: bool,
@@ -22,16 +47,301 @@ pub fn sgemm(
     c: &mut [f32],
     ldc: usize,
 ) {
-    for i in 0..m {
-        for j in 0..n {
-            let mut acc = 0.0f32;
-            for p in 0..k {
-                let av = if trans_a { a[p * lda + i] } else { a[i * lda + p] };
-                let bv = if trans_b { b[j * ldb + p] } else { b[p * ldb + j] };
-                acc += av * bv;
+    if m == 0 || n == 0 {
+        return;
+    }
+    let mut out = Output { c, ldc, alpha, beta };
+    if alpha == 0.0 || k == 0 {
+        out.scale_only(m, n);
+        return;
+    }
+    // Element (row, depth) of op(A) and (column, depth) of op(B), as strides along each.
+    let a = Operand { data: a, across: if trans_a { 1 } else { lda }, along: if trans_a { lda } else { 1 } };
+    let b = Operand { data: b, across: if trans_b { ldb } else { 1 }, along: if trans_b { 1 } else { ldb } };
+    PACKED.with(|packed| {
+        let mut packed = packed.borrow_mut();
+        let Packed { a: packed_a, b: packed_b } = &mut *packed;
+        for column in (0..n).step_by(NC) {
+            let columns = NC.min(n - column);
+            for depth in (0..k).step_by(KC) {
+                let depths = KC.min(k - depth);
+                // Later slabs add to what the first one wrote.
+                out.beta = if depth == 0 { beta } else { 1.0 };
+                let b_slab = pack::<NR>(b, column, columns, depth, depths, packed_b);
+                for row in (0..m).step_by(MC) {
+                    let rows = MC.min(m - row);
+                    let a_block = pack::<MR>(a, row, rows, depth, depths, packed_a);
+                    for (jr, b_sliver) in b_slab.chunks_exact(NR * depths).enumerate() {
+                        for (ir, a_sliver) in a_block.chunks_exact(MR * depths).enumerate() {
+                            let tile = multiply_slivers(depths, a_sliver, b_sliver);
+                            let (i, j) = (row + ir * MR, column + jr * NR);
+                            out.write_tile(&tile, i, j, MR.min(m - i), NR.min(n - j));
+                        }
+                    }
+                }
             }
-            let cij = &mut c[i * ldc + j];
-            *cij = if beta == 0.0 { alpha * acc } else { alpha * acc + beta * *cij };
         }
+    });
+}
+
+/// The packing buffers, reused by every call on this thread so small products (a batch of
+/// 10 through a 30-wide layer) pay no allocation.
+#[derive(Default)]
+struct Packed {
+    a: Vec<f32>,
+    b: Vec<f32>,
+}
+
+thread_local! {
+    static PACKED: RefCell<Packed> = RefCell::new(Packed::default());
+}
+
+/// A strided operand seen as slivers: element (`across`-index, `along`-index) is
+/// `data[across_index · across + along_index · along]`, where `along` runs over the shared
+/// depth k.
+#[derive(Clone, Copy)]
+struct Operand<'a> {
+    data: &'a [f32],
+    across: usize,
+    along: usize,
+}
+
+/// Packs `count` lines (rows of op(A) or columns of op(B)) from `first`, depths
+/// `depth..depth + depths`, into slivers of `WIDTH` lines and returns them:
+/// `packed[s][p·WIDTH + w]` is line `first + s·WIDTH + w` at depth `depth + p`; lines past the
+/// end are zero. `buffer` only grows.
+fn pack<'b, const WIDTH: usize>(
+    src: Operand,
+    first: usize,
+    count: usize,
+    depth: usize,
+    depths: usize,
+    buffer: &'b mut Vec<f32>,
+) -> &'b [f32] {
+    let slivers = (count + WIDTH - 1) / WIDTH;
+    let len = slivers * WIDTH * depths;
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    let packed = &mut buffer[..len];
+    for (s, sliver) in packed.chunks_exact_mut(WIDTH * depths).enumerate() {
+        let line = first + s * WIDTH;
+        let width = WIDTH.min(first + count - line);
+        if width < WIDTH {
+            sliver.fill(0.0);
+        }
+        let start = line * src.across + depth * src.along;
+        if src.across == 1 {
+            // The lines are adjacent in memory: copy one WIDTH-wide run per depth.
+            for (p, out) in sliver.chunks_exact_mut(WIDTH).enumerate() {
+                let at = start + p * src.along;
+                out[..width].copy_from_slice(&src.data[at..at + width]);
+            }
+        } else {
+            // Each line runs along the depth: walk one line at a time.
+            for w in 0..width {
+                let at = start + w * src.across;
+                for (p, out) in sliver.chunks_exact_mut(WIDTH).enumerate() {
+                    out[w] = src.data[at + p * src.along];
+                }
+            }
+        }
+    }
+    packed
+}
+
+/// The MR×NR product of an A sliver (`a[p·MR + r]`) and a B sliver (`b[p·NR + j]`) over
+/// `depths` steps, in registers: per step, NR/4 loads of B, MR broadcasts of A, and MR·NR/4
+/// independent multiply-adds (no FMA in SIMD128, so a multiply then an add).
+#[inline(always)]
+fn multiply_slivers(depths: usize, a: &[f32], b: &[f32]) -> [[F32x4; NR_VECTORS]; MR] {
+    assert!(a.len() >= MR * depths && b.len() >= NR * depths);
+    let mut acc = [[F32x4::zero(); NR_VECTORS]; MR];
+    for p in 0..depths {
+        // SAFETY: the assertion above covers every offset read here (p < depths).
+        unsafe {
+            let a_step = a.as_ptr().add(p * MR);
+            let b_step = b.as_ptr().add(p * NR);
+            let mut b_vectors = [F32x4::zero(); NR_VECTORS];
+            for (v, b_vector) in b_vectors.iter_mut().enumerate() {
+                *b_vector = F32x4::load_ptr(b_step.add(4 * v));
+            }
+            for (r, acc_row) in acc.iter_mut().enumerate() {
+                let a_value = F32x4::load_splat_ptr(a_step.add(r));
+                for (acc_vector, b_vector) in acc_row.iter_mut().zip(&b_vectors) {
+                    *acc_vector = acc_vector.add(a_value.mul(*b_vector));
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// Where tiles go: `C = alpha · tile + beta · C`, with `beta == 0` ignoring C's old contents.
+struct Output<'c> {
+    c: &'c mut [f32],
+    ldc: usize,
+    alpha: f32,
+    beta: f32,
+}
+
+impl Output<'_> {
+    /// Writes the top-left `rows × cols` of `tile` at C's (`i`, `j`).
+    #[inline(always)]
+    fn write_tile(&mut self, tile: &[[F32x4; NR_VECTORS]; MR], i: usize, j: usize, rows: usize, cols: usize) {
+        let (alpha, beta) = (F32x4::splat(self.alpha), F32x4::splat(self.beta));
+        if rows == MR && cols == NR {
+            for (r, tile_row) in tile.iter().enumerate() {
+                let start = (i + r) * self.ldc + j;
+                let c_row = &mut self.c[start..start + NR];
+                for (out, value) in c_row.chunks_exact_mut(4).zip(tile_row) {
+                    let scaled = alpha.mul(*value);
+                    let result = if self.beta == 0.0 { scaled } else { scaled.add(beta.mul(F32x4::load(out))) };
+                    result.store(out);
+                }
+            }
+            return;
+        }
+        let mut values = [0.0f32; NR];
+        for (r, tile_row) in tile.iter().enumerate().take(rows) {
+            for (lanes, value) in values.chunks_exact_mut(4).zip(tile_row) {
+                alpha.mul(*value).store(lanes);
+            }
+            let start = (i + r) * self.ldc + j;
+            for (out, &value) in self.c[start..start + cols].iter_mut().zip(&values) {
+                *out = if self.beta == 0.0 { value } else { value + self.beta * *out };
+            }
+        }
+    }
+
+    /// `C = beta · C` for the whole m×n (the product is zero).
+    fn scale_only(&mut self, m: usize, n: usize) {
+        for i in 0..m {
+            let row = &mut self.c[i * self.ldc..i * self.ldc + n];
+            if self.beta == 0.0 {
+                row.fill(0.0);
+            } else if self.beta != 1.0 {
+                super::vector::scale(self.beta, row);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sgemm;
+    use crate::rng::Rng;
+
+    /// One product to check: sizes, layouts, padding of the leading dimensions, α and β.
+    #[derive(Clone, Copy)]
+    struct Case {
+        m: usize,
+        n: usize,
+        k: usize,
+        trans_a: bool,
+        trans_b: bool,
+        pad: usize,
+        alpha: f32,
+        beta: f32,
+    }
+
+    /// Runs `case` against an f64 reference. With `beta == 0` C starts as NaN (which must be
+    /// ignored); padding slots of C are NaN too and must stay untouched.
+    fn check(case: Case, rng: &mut Rng) {
+        let Case { m, n, k, trans_a, trans_b, pad, alpha, beta } = case;
+        let (a_rows, a_cols) = if trans_a { (k, m) } else { (m, k) };
+        let (b_rows, b_cols) = if trans_b { (n, k) } else { (k, n) };
+        let (lda, ldb, ldc) = (a_cols + pad, b_cols + pad, n + pad);
+        let a: Vec<f32> = (0..a_rows * lda).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let b: Vec<f32> = (0..b_rows * ldb).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let mut c: Vec<f32> = (0..m * ldc).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        for i in 0..m {
+            for j in 0..ldc {
+                if beta == 0.0 || j >= n {
+                    c[i * ldc + j] = f32::NAN;
+                }
+            }
+        }
+        let original = c.clone();
+        sgemm(trans_a, trans_b, m, n, k, alpha, &a, lda, &b, ldb, beta, &mut c, ldc);
+        let a_at = |i: usize, p: usize| if trans_a { a[p * lda + i] } else { a[i * lda + p] } as f64;
+        let b_at = |p: usize, j: usize| if trans_b { b[j * ldb + p] } else { b[p * ldb + j] } as f64;
+        for i in 0..m {
+            for j in 0..ldc {
+                let got = c[i * ldc + j];
+                if j >= n {
+                    assert!(got.is_nan(), "padding of C at ({}, {}) was written", i, j);
+                    continue;
+                }
+                let (mut exact, mut magnitude) = (0.0f64, 0.0f64);
+                for p in 0..k {
+                    exact += a_at(i, p) * b_at(p, j);
+                    magnitude += (a_at(i, p) * b_at(p, j)).abs();
+                }
+                let old = original[i * ldc + j] as f64;
+                let (exact, magnitude) = if beta == 0.0 {
+                    (alpha as f64 * exact, (alpha as f64 * magnitude).abs())
+                } else {
+                    (alpha as f64 * exact + beta as f64 * old, (alpha as f64 * magnitude).abs() + (beta as f64 * old).abs())
+                };
+                let tolerance = 2e-7 * (k as f64 + 4.0) * magnitude + 1e-30;
+                assert!(
+                    (got as f64 - exact).abs() <= tolerance,
+                    "m={} n={} k={} transA={} transB={} pad={} alpha={} beta={}: C[{}][{}] = {}, expected {}",
+                    m, n, k, trans_a, trans_b, pad, alpha, beta, i, j, got, exact
+                );
+            }
+        }
+    }
+
+    const LAYOUTS: [(bool, bool); 4] = [(false, false), (true, false), (false, true), (true, true)];
+
+    #[test]
+    fn every_size_to_17_in_every_layout() {
+        let mut rng = Rng::new(1);
+        for (trans_a, trans_b) in LAYOUTS {
+            for m in 0..=17 {
+                for n in 0..=17 {
+                    for k in 0..=17 {
+                        check(Case { m, n, k, trans_a, trans_b, pad: 0, alpha: 1.0, beta: 0.0 }, &mut rng);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn odd_sizes_strides_alpha_and_beta() {
+        let mut rng = Rng::new(2);
+        let sizes = [1, 7, 31, 63, 65, 127, 129];
+        let scalars = [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25), (1.0, -1.0)];
+        for (index, &(trans_a, trans_b)) in LAYOUTS.iter().enumerate() {
+            for &m in &sizes {
+                for &n in &sizes {
+                    let k = sizes[(m + n + index) % sizes.len()];
+                    let (alpha, beta) = scalars[(m * 3 + n + index) % scalars.len()];
+                    check(Case { m, n, k, trans_a, trans_b, pad: 3, alpha, beta }, &mut rng);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_larger_than_one_slab_and_one_panel() {
+        // k > KC, m > MC and n > NC, so every blocking loop runs more than once with edges.
+        let mut rng = Rng::new(3);
+        check(Case { m: 100, n: 2053, k: 300, trans_a: false, trans_b: true, pad: 1, alpha: 1.0, beta: 0.5 }, &mut rng);
+        check(Case { m: 197, n: 20, k: 513, trans_a: true, trans_b: false, pad: 0, alpha: 0.5, beta: 0.0 }, &mut rng);
+    }
+
+    #[test]
+    fn zero_alpha_or_depth_only_scales_c() {
+        let mut c = vec![2.0f32, f32::NAN, 4.0, 8.0];
+        // A and B are empty: they must not be read when k == 0.
+        sgemm(false, false, 2, 2, 0, 1.0, &[], 0, &[], 2, 0.5, &mut c, 2);
+        assert!(c[0] == 1.0 && c[1].is_nan() && c[2] == 2.0 && c[3] == 4.0);
+        let a = [f32::NAN; 4];
+        sgemm(false, false, 2, 2, 2, 0.0, &a, 2, &a, 2, 0.0, &mut c, 2);
+        assert_eq!(c, vec![0.0; 4]);
     }
 }

@@ -1,10 +1,12 @@
-//! Hot loops. Each public function has a fixed contract (stated on it) and is implemented
-//! twice where it matters: with `core::arch::wasm32` SIMD128 when compiled for wasm32 with
-//! `+simd128`, and as a scalar twin with the same signature for native builds and as the
-//! test reference.
+//! Hot loops. Each public function has a fixed contract (stated on it) and is written once
+//! on [`lanes::F32x4`], which is SIMD128 when compiled for wasm32 with `+simd128` and a scalar
+//! twin with the same semantics elsewhere (native builds and tests run the same algorithm).
 
 pub mod activation;
+pub mod exp;
 pub mod gemm;
+pub mod lanes;
 pub mod vector;
 
 pub use gemm::sgemm;
+pub use lanes::SIMD;

@@ -1,0 +1,443 @@
+//! `F32x4`: four f32 lanes, the one vector type every kernel is written in.
+//!
+//! On wasm32 with `+simd128` it wraps a `v128` and each method is one or two SIMD128
+//! instructions; elsewhere it is a scalar twin over `[f32; 4]` with the same methods and the
+//! same lane semantics, so each kernel is written once and the native tests run the same
+//! algorithm the browser runs. [`SIMD`] says which one was compiled.
+//!
+//! Semantics follow WebAssembly where languages differ: `min`/`max` are the "pseudo" forms
+//! (`b < a ? b : a`), so a NaN in `self` passes through — clamping never hides a NaN.
+
+/// True when the kernels were compiled with SIMD128.
+pub const SIMD: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::*;
+
+    /// Four f32 lanes in one `v128`.
+    #[derive(Clone, Copy)]
+    #[repr(transparent)]
+    pub struct F32x4(v128);
+
+    /// A per-lane condition, all ones or all zeros per lane.
+    #[derive(Clone, Copy)]
+    #[repr(transparent)]
+    pub struct Mask(v128);
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn splat(value: f32) -> F32x4 {
+            F32x4(f32x4_splat(value))
+        }
+
+        /// The first four values of `values` (which must hold at least four).
+        #[inline(always)]
+        pub fn load(values: &[f32]) -> F32x4 {
+            assert!(values.len() >= 4);
+            // SAFETY: four values are in bounds; v128.load has no alignment requirement.
+            F32x4(unsafe { v128_load(values.as_ptr() as *const v128) })
+        }
+
+        /// Writes the lanes into the first four slots of `out` (which must hold at least four).
+        #[inline(always)]
+        pub fn store(self, out: &mut [f32]) {
+            assert!(out.len() >= 4);
+            // SAFETY: as in `load`.
+            unsafe { v128_store(out.as_mut_ptr() as *mut v128, self.0) }
+        }
+
+        /// # Safety
+        /// `ptr` must point to four readable f32 values.
+        #[inline(always)]
+        pub unsafe fn load_ptr(ptr: *const f32) -> F32x4 {
+            F32x4(v128_load(ptr as *const v128))
+        }
+
+        /// # Safety
+        /// `ptr` must point to one readable f32 value.
+        #[inline(always)]
+        pub unsafe fn load_splat_ptr(ptr: *const f32) -> F32x4 {
+            F32x4(v128_load32_splat(ptr as *const u32))
+        }
+
+        /// # Safety
+        /// `ptr` must point to four writable f32 values.
+        #[inline(always)]
+        pub unsafe fn store_ptr(self, ptr: *mut f32) {
+            v128_store(ptr as *mut v128, self.0)
+        }
+
+        #[inline(always)]
+        pub fn add(self, other: F32x4) -> F32x4 {
+            F32x4(f32x4_add(self.0, other.0))
+        }
+        #[inline(always)]
+        pub fn sub(self, other: F32x4) -> F32x4 {
+            F32x4(f32x4_sub(self.0, other.0))
+        }
+        #[inline(always)]
+        pub fn mul(self, other: F32x4) -> F32x4 {
+            F32x4(f32x4_mul(self.0, other.0))
+        }
+        #[inline(always)]
+        pub fn div(self, other: F32x4) -> F32x4 {
+            F32x4(f32x4_div(self.0, other.0))
+        }
+        /// `other < self ? other : self` per lane (a NaN in `self` stays).
+        #[inline(always)]
+        pub fn min(self, other: F32x4) -> F32x4 {
+            F32x4(f32x4_pmin(self.0, other.0))
+        }
+        /// `self < other ? other : self` per lane (a NaN in `self` stays).
+        #[inline(always)]
+        pub fn max(self, other: F32x4) -> F32x4 {
+            F32x4(f32x4_pmax(self.0, other.0))
+        }
+        #[inline(always)]
+        pub fn abs(self) -> F32x4 {
+            F32x4(f32x4_abs(self.0))
+        }
+        /// Rounds to the nearest integer, ties to even.
+        #[inline(always)]
+        pub fn round(self) -> F32x4 {
+            F32x4(f32x4_nearest(self.0))
+        }
+        /// `2^self` for lanes holding integers in -126..=127 (built from the exponent bits).
+        #[inline(always)]
+        pub fn exp2_integer(self) -> F32x4 {
+            let exponent = i32x4_add(i32x4_trunc_sat_f32x4(self.0), i32x4_splat(127));
+            F32x4(i32x4_shl(exponent, 23))
+        }
+        /// The lanes' magnitudes with the signs of `sign`.
+        #[inline(always)]
+        pub fn with_sign_of(self, sign: F32x4) -> F32x4 {
+            let sign_bit = f32x4_splat(-0.0);
+            F32x4(v128_bitselect(sign.0, self.0, sign_bit))
+        }
+        #[inline(always)]
+        pub fn gt(self, other: F32x4) -> Mask {
+            Mask(f32x4_gt(self.0, other.0))
+        }
+        #[inline(always)]
+        pub fn ge(self, other: F32x4) -> Mask {
+            Mask(f32x4_ge(self.0, other.0))
+        }
+        #[inline(always)]
+        pub fn lt(self, other: F32x4) -> Mask {
+            Mask(f32x4_lt(self.0, other.0))
+        }
+        /// True when any lane is NaN.
+        #[inline(always)]
+        pub fn any_nan(self) -> bool {
+            !i32x4_all_true(f32x4_eq(self.0, self.0))
+        }
+        /// The sum of the four lanes, `(l0 + l2) + (l1 + l3)`.
+        #[inline(always)]
+        pub fn sum_lanes(self) -> f32 {
+            let high = i64x2_shuffle::<1, 1>(self.0, self.0);
+            let pairs = f32x4_add(self.0, high);
+            f32x4_extract_lane::<0>(pairs) + f32x4_extract_lane::<1>(pairs)
+        }
+        /// The largest lane (NaN lanes are skipped unless all are NaN).
+        #[inline(always)]
+        pub fn max_lanes(self) -> f32 {
+            let high = i64x2_shuffle::<1, 1>(self.0, self.0);
+            let pairs = f32x4_pmax(self.0, high);
+            f32x4_extract_lane::<0>(pairs).max(f32x4_extract_lane::<1>(pairs))
+        }
+        /// The sum of the four lanes in f64.
+        #[inline(always)]
+        pub fn sum_lanes_f64(self) -> f64 {
+            let low = f64x2_promote_low_f32x4(self.0);
+            let high = f64x2_promote_low_f32x4(i64x2_shuffle::<1, 1>(self.0, self.0));
+            let pairs = f64x2_add(low, high);
+            f64x2_extract_lane::<0>(pairs) + f64x2_extract_lane::<1>(pairs)
+        }
+    }
+
+    impl Mask {
+        /// `if_true` where the mask is set, else `if_false`.
+        #[inline(always)]
+        pub fn select(self, if_true: F32x4, if_false: F32x4) -> F32x4 {
+            F32x4(v128_bitselect(if_true.0, if_false.0, self.0))
+        }
+        /// `value` where the mask is set, else +0.
+        #[inline(always)]
+        pub fn keep(self, value: F32x4) -> F32x4 {
+            F32x4(v128_and(value.0, self.0))
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod imp {
+    /// Four f32 lanes in an array: the scalar twin of the SIMD128 type.
+    #[derive(Clone, Copy)]
+    pub struct F32x4([f32; 4]);
+
+    /// A per-lane condition.
+    #[derive(Clone, Copy)]
+    pub struct Mask([bool; 4]);
+
+    #[inline(always)]
+    fn lanes(f: impl Fn(usize) -> f32) -> F32x4 {
+        F32x4([f(0), f(1), f(2), f(3)])
+    }
+
+    #[inline(always)]
+    fn mask(f: impl Fn(usize) -> bool) -> Mask {
+        Mask([f(0), f(1), f(2), f(3)])
+    }
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn splat(value: f32) -> F32x4 {
+            F32x4([value; 4])
+        }
+        #[inline(always)]
+        pub fn load(values: &[f32]) -> F32x4 {
+            F32x4([values[0], values[1], values[2], values[3]])
+        }
+        #[inline(always)]
+        pub fn store(self, out: &mut [f32]) {
+            out[..4].copy_from_slice(&self.0);
+        }
+        /// # Safety
+        /// `ptr` must point to four readable f32 values.
+        #[inline(always)]
+        pub unsafe fn load_ptr(ptr: *const f32) -> F32x4 {
+            F32x4(std::ptr::read_unaligned(ptr as *const [f32; 4]))
+        }
+        /// # Safety
+        /// `ptr` must point to one readable f32 value.
+        #[inline(always)]
+        pub unsafe fn load_splat_ptr(ptr: *const f32) -> F32x4 {
+            F32x4([*ptr; 4])
+        }
+        /// # Safety
+        /// `ptr` must point to four writable f32 values.
+        #[inline(always)]
+        pub unsafe fn store_ptr(self, ptr: *mut f32) {
+            std::ptr::write_unaligned(ptr as *mut [f32; 4], self.0)
+        }
+        #[inline(always)]
+        pub fn add(self, other: F32x4) -> F32x4 {
+            lanes(|i| self.0[i] + other.0[i])
+        }
+        #[inline(always)]
+        pub fn sub(self, other: F32x4) -> F32x4 {
+            lanes(|i| self.0[i] - other.0[i])
+        }
+        #[inline(always)]
+        pub fn mul(self, other: F32x4) -> F32x4 {
+            lanes(|i| self.0[i] * other.0[i])
+        }
+        #[inline(always)]
+        pub fn div(self, other: F32x4) -> F32x4 {
+            lanes(|i| self.0[i] / other.0[i])
+        }
+        #[inline(always)]
+        pub fn min(self, other: F32x4) -> F32x4 {
+            lanes(|i| if other.0[i] < self.0[i] { other.0[i] } else { self.0[i] })
+        }
+        #[inline(always)]
+        pub fn max(self, other: F32x4) -> F32x4 {
+            lanes(|i| if self.0[i] < other.0[i] { other.0[i] } else { self.0[i] })
+        }
+        #[inline(always)]
+        pub fn abs(self) -> F32x4 {
+            lanes(|i| self.0[i].abs())
+        }
+        #[inline(always)]
+        pub fn round(self) -> F32x4 {
+            // Ties away from zero instead of to even: both serve range reduction equally.
+            lanes(|i| self.0[i].round())
+        }
+        #[inline(always)]
+        pub fn exp2_integer(self) -> F32x4 {
+            lanes(|i| f32::from_bits(((self.0[i] as i32 + 127) as u32) << 23))
+        }
+        #[inline(always)]
+        pub fn with_sign_of(self, sign: F32x4) -> F32x4 {
+            lanes(|i| self.0[i].copysign(sign.0[i]))
+        }
+        #[inline(always)]
+        pub fn gt(self, other: F32x4) -> Mask {
+            mask(|i| self.0[i] > other.0[i])
+        }
+        #[inline(always)]
+        pub fn ge(self, other: F32x4) -> Mask {
+            mask(|i| self.0[i] >= other.0[i])
+        }
+        #[inline(always)]
+        pub fn lt(self, other: F32x4) -> Mask {
+            mask(|i| self.0[i] < other.0[i])
+        }
+        #[inline(always)]
+        pub fn any_nan(self) -> bool {
+            self.0.iter().any(|v| v.is_nan())
+        }
+        #[inline(always)]
+        pub fn sum_lanes(self) -> f32 {
+            (self.0[0] + self.0[2]) + (self.0[1] + self.0[3])
+        }
+        #[inline(always)]
+        pub fn max_lanes(self) -> f32 {
+            self.0[0].max(self.0[2]).max(self.0[1].max(self.0[3]))
+        }
+        #[inline(always)]
+        pub fn sum_lanes_f64(self) -> f64 {
+            (self.0[0] as f64 + self.0[2] as f64) + (self.0[1] as f64 + self.0[3] as f64)
+        }
+    }
+
+    impl Mask {
+        #[inline(always)]
+        pub fn select(self, if_true: F32x4, if_false: F32x4) -> F32x4 {
+            lanes(|i| if self.0[i] { if_true.0[i] } else { if_false.0[i] })
+        }
+        #[inline(always)]
+        pub fn keep(self, value: F32x4) -> F32x4 {
+            lanes(|i| if self.0[i] { value.0[i] } else { 0.0 })
+        }
+    }
+}
+
+pub use imp::{F32x4, Mask};
+
+impl F32x4 {
+    #[inline(always)]
+    pub fn zero() -> F32x4 {
+        F32x4::splat(0.0)
+    }
+}
+
+/// `x`'s values (at most four) in the low lanes, `fill` in the rest: how kernels load a tail.
+#[inline(always)]
+pub fn load_partial(x: &[f32], fill: f32) -> F32x4 {
+    let mut lanes = [fill; 4];
+    let n = x.len().min(4);
+    lanes[..n].copy_from_slice(&x[..n]);
+    F32x4::load(&lanes)
+}
+
+/// Writes the low lanes of `value` into `out` (at most four values): how kernels store a tail.
+#[inline(always)]
+pub fn store_partial(value: F32x4, out: &mut [f32]) {
+    let mut lanes = [0.0; 4];
+    value.store(&mut lanes);
+    let n = out.len().min(4);
+    out[..n].copy_from_slice(&lanes[..n]);
+}
+
+/// `out[i] = f(x[i])` four lanes at a time; the tail runs through the same `f` on a padded
+/// vector, so it gets exactly the body's arithmetic. Lengths: the shortest slice wins.
+#[inline(always)]
+pub fn map1(x: &[f32], out: &mut [f32], f: impl Fn(F32x4) -> F32x4) {
+    let n = out.len().min(x.len());
+    let split = n - n % 4;
+    for (o, v) in out[..split].chunks_exact_mut(4).zip(x[..split].chunks_exact(4)) {
+        f(F32x4::load(v)).store(o);
+    }
+    if split < n {
+        store_partial(f(load_partial(&x[split..n], 0.0)), &mut out[split..n]);
+    }
+}
+
+/// `out[i] = f(a[i], b[i])`, as [`map1`].
+#[inline(always)]
+pub fn map2(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(F32x4, F32x4) -> F32x4) {
+    let n = out.len().min(a.len()).min(b.len());
+    let split = n - n % 4;
+    let inputs = a[..split].chunks_exact(4).zip(b[..split].chunks_exact(4));
+    for (o, (u, v)) in out[..split].chunks_exact_mut(4).zip(inputs) {
+        f(F32x4::load(u), F32x4::load(v)).store(o);
+    }
+    if split < n {
+        let value = f(load_partial(&a[split..n], 0.0), load_partial(&b[split..n], 0.0));
+        store_partial(value, &mut out[split..n]);
+    }
+}
+
+/// `out[i] = f(a[i], b[i], c[i])`, as [`map1`].
+#[inline(always)]
+pub fn map3(a: &[f32], b: &[f32], c: &[f32], out: &mut [f32], f: impl Fn(F32x4, F32x4, F32x4) -> F32x4) {
+    let n = out.len().min(a.len()).min(b.len()).min(c.len());
+    let split = n - n % 4;
+    let inputs = a[..split].chunks_exact(4).zip(b[..split].chunks_exact(4)).zip(c[..split].chunks_exact(4));
+    for (o, ((u, v), w)) in out[..split].chunks_exact_mut(4).zip(inputs) {
+        f(F32x4::load(u), F32x4::load(v), F32x4::load(w)).store(o);
+    }
+    if split < n {
+        let tail = |s: &[f32]| load_partial(&s[split..n], 0.0);
+        store_partial(f(tail(a), tail(b), tail(c)), &mut out[split..n]);
+    }
+}
+
+/// `x[i] = f(x[i], other[i])` in place, as [`map1`].
+#[inline(always)]
+pub fn update(x: &mut [f32], other: &[f32], f: impl Fn(F32x4, F32x4) -> F32x4) {
+    let n = x.len().min(other.len());
+    let split = n - n % 4;
+    for (v, w) in x[..split].chunks_exact_mut(4).zip(other[..split].chunks_exact(4)) {
+        f(F32x4::load(v), F32x4::load(w)).store(v);
+    }
+    if split < n {
+        let value = f(load_partial(&x[split..n], 0.0), load_partial(&other[split..n], 0.0));
+        store_partial(value, &mut x[split..n]);
+    }
+}
+
+/// `x[i] = f(x[i])` in place, as [`map1`].
+#[inline(always)]
+pub fn update_each(x: &mut [f32], f: impl Fn(F32x4) -> F32x4) {
+    let n = x.len();
+    let split = n - n % 4;
+    for v in x[..split].chunks_exact_mut(4) {
+        f(F32x4::load(v)).store(v);
+    }
+    if split < n {
+        store_partial(f(load_partial(&x[split..], 0.0)), &mut x[split..]);
+    }
+}
+
+/// Folds the pairs `(a[i], b[i])` with `f` into four independent accumulators of four lanes
+/// (so the additions overlap in the pipeline), padding the tail with `fill`, and returns the
+/// accumulators combined with `combine`. Lengths: the shorter slice wins.
+#[inline(always)]
+pub fn fold_pairs(
+    a: &[f32],
+    b: &[f32],
+    init: F32x4,
+    fill: f32,
+    f: impl Fn(F32x4, F32x4, F32x4) -> F32x4,
+    combine: impl Fn(F32x4, F32x4) -> F32x4,
+) -> F32x4 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [init; 4];
+    let split = n - n % 16;
+    for (u, v) in a[..split].chunks_exact(16).zip(b[..split].chunks_exact(16)) {
+        acc[0] = f(acc[0], F32x4::load(&u[0..4]), F32x4::load(&v[0..4]));
+        acc[1] = f(acc[1], F32x4::load(&u[4..8]), F32x4::load(&v[4..8]));
+        acc[2] = f(acc[2], F32x4::load(&u[8..12]), F32x4::load(&v[8..12]));
+        acc[3] = f(acc[3], F32x4::load(&u[12..16]), F32x4::load(&v[12..16]));
+    }
+    for (i, (u, v)) in a[split..].chunks(4).zip(b[split..].chunks(4)).enumerate() {
+        acc[i] = f(acc[i], load_partial(u, fill), load_partial(v, fill));
+    }
+    combine(combine(acc[0], acc[1]), combine(acc[2], acc[3]))
+}
+
+/// [`fold_pairs`] over one slice.
+#[inline(always)]
+pub fn fold(
+    x: &[f32],
+    init: F32x4,
+    fill: f32,
+    f: impl Fn(F32x4, F32x4) -> F32x4,
+    combine: impl Fn(F32x4, F32x4) -> F32x4,
+) -> F32x4 {
+    fold_pairs(x, x, init, fill, |acc, v, _| f(acc, v), combine)
+}
