@@ -18,11 +18,12 @@
  * @typedef {{ label: string, medianMs: number | null, roundsMs: number[], error?: string }} Timing
  * @typedef {{
  *   group: string, contender: string, medianMs: number | null, value: number | null, unit: string,
- *   speedup: number | null, error?: string
+ *   speedup: number | null, roundsMs?: number[], anchor?: number, error?: string
  * }} Row
  *   One contender on one workload. `value` is the throughput in `unit` (or the ms themselves
  *   when unit is 'ms'); `speedup` is how many times faster gradlab is than this row (its time
- *   over gradlab's), null where either side did not run.
+ *   over gradlab's), null where either side did not run; `anchor` is ANCHORS.md's figure for
+ *   this contender in the same unit, to spot a baseline that is far off.
  * @typedef {{ id: string, measured: number | null, detail?: string }} TargetMeasurement
  * @typedef {{ suite: string, rows: Row[], targets?: TargetMeasurement[], notes?: string[] }} SuiteResult
  */
@@ -157,13 +158,13 @@ export function ratio(numerator, denominator) {
 /**
  * Turns one workload's timings into rows. `work` is what one run does, in the numerator of
  * `unit` (samples for samples/s, 1 for steps/s, GFLOP for GFLOP/s); for unit 'ms' the value is
- * the time itself.
+ * the time itself. `anchors` are ANCHORS.md's figures by contender, in `unit`.
  * @param {string} group workload name
  * @param {Timing[]} timings
- * @param {{ unit: string, work?: number }} measureOf
+ * @param {{ unit: string, work?: number, anchors?: Record<string, number> }} measureOf
  * @returns {Row[]}
  */
-export function rowsOf(group, timings, { unit, work = 1 }) {
+export function rowsOf(group, timings, { unit, work = 1, anchors = {} }) {
   const gradlab = timings.find((timing) => timing.label === GRADLAB);
   return timings.map((timing) => ({
     group,
@@ -172,6 +173,8 @@ export function rowsOf(group, timings, { unit, work = 1 }) {
     value: timing.medianMs == null ? null : unit === 'ms' ? timing.medianMs : work / (timing.medianMs / 1000),
     unit,
     speedup: timing.label === GRADLAB ? null : ratio(timing.medianMs, gradlab?.medianMs),
+    roundsMs: timing.roundsMs,
+    ...(anchors[timing.label] != null ? { anchor: anchors[timing.label] } : {}),
     ...(timing.error ? { error: timing.error } : {}),
   }));
 }
@@ -217,14 +220,16 @@ export function printSuite(result) {
   const groups = [...new Set(result.rows.map((row) => row.group))];
   for (const group of groups) {
     const rows = result.rows.filter((row) => row.group === group);
+    const anchored = rows.some((row) => row.anchor != null);
     console.log(`\n${group}`);
     printTable(
-      ['contender', 'median ms', rows[0].unit, 'gradlab ×'],
+      ['contender', 'median ms', rows[0].unit, 'gradlab ×', ...(anchored ? [`anchor ${rows[0].unit}`] : [])],
       rows.map((row) => [
         row.contender,
         row.error ? 'unavailable' : formatNumber(row.medianMs),
         row.error ? '—' : formatNumber(row.value),
         row.contender === GRADLAB ? '' : row.speedup == null ? '—' : `${formatNumber(row.speedup)}×`,
+        ...(anchored ? [row.anchor == null ? '' : formatNumber(row.anchor)] : []),
       ]),
     );
     for (const row of rows) if (row.error) console.log(`  ${row.contender} unavailable: ${row.error}`);
@@ -339,7 +344,7 @@ export async function loadGradlab() {
  * (`createModel(spec, { seed })`) each round and times `step(model)`. Fails with a clear
  * message, making the row "unavailable", while the API does not exist or rejects the spec.
  * @param {object} spec a ModelSpec
- * @param {(model: any) => unknown} step e.g. `(model) => model.trainStep(x, y)`
+ * @param {(model: any) => { loss: number }} step e.g. `(model) => model.trainStep(x, y)`
  * @returns {Contender}
  */
 export function gradlabContender(spec, step) {
@@ -349,6 +354,12 @@ export function gradlabContender(spec, step) {
       const gradlab = await loadGradlab();
       if (typeof gradlab.createModel !== 'function') throw new Error('createModel is not exported by dist/ts/index.js yet');
       const model = await gradlab.createModel(spec, { seed: 1 });
+      // A step that yields a non-finite loss is broken, and its speed means nothing.
+      const { loss } = step(model);
+      if (!Number.isFinite(loss)) {
+        model.dispose?.();
+        throw new Error(`gradlab returned a non-finite loss (${loss})`);
+      }
       return { run: () => step(model), dispose: () => model.dispose?.() };
     },
   };

@@ -32,7 +32,7 @@ export async function run(options) {
     ],
     { ...budget(options), iterations: options.quick ? 1 : 3, warmupIterations: 1 },
   );
-  const rows = rowsOf(GROUP, timings, { unit: 'steps/s' });
+  const rows = rowsOf(GROUP, timings, { unit: 'steps/s', anchors: { 'tfjs-layers cpu': 0.3, 'tfjs-layers wasm': 1.8 } });
   return {
     suite: 'lstm',
     rows,

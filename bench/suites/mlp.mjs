@@ -11,9 +11,17 @@ import { budget, compare, gradlabContender, rowsOf, runIfMain, speedupOver } fro
 
 const LEARNING_RATE = 0.1;
 
+// anchors: ANCHORS.md's samples/s for each baseline (another machine of this kind).
+
 const WORKLOADS = [
-  { group: 'MLP [784,30,30,30,30,10] sigmoid, batch 10', sizes: [784, 30, 30, 30, 30, 10], batch: 10, activation: 'sigmoid', targetPrefix: 'mlp-sigmoid' },
-  { group: 'MLP [784,256,256,10] ReLU, batch 64', sizes: [784, 256, 256, 10], batch: 64, activation: 'relu', targetPrefix: 'mlp-relu' },
+  {
+    group: 'MLP [784,30,30,30,30,10] sigmoid, batch 10', sizes: [784, 30, 30, 30, 30, 10], batch: 10, activation: 'sigmoid', targetPrefix: 'mlp-sigmoid',
+    anchors: { 'pure JS': 5521, 'tfjs-layers cpu': 1372, 'tfjs-core wasm': 4837, 'tfjs-layers wasm': 2977 },
+  },
+  {
+    group: 'MLP [784,256,256,10] ReLU, batch 64', sizes: [784, 256, 256, 10], batch: 64, activation: 'relu', targetPrefix: 'mlp-relu',
+    anchors: { 'pure JS': 577, 'tfjs-layers cpu': 336, 'tfjs-core wasm': 1257, 'tfjs-layers wasm': 1345 },
+  },
 ];
 
 /**
@@ -49,7 +57,7 @@ export async function run(options) {
       ],
       budget(options),
     );
-    const workloadRows = rowsOf(workload.group, timings, { unit: 'samples/s', work: batch });
+    const workloadRows = rowsOf(workload.group, timings, { unit: 'samples/s', work: batch, anchors: workload.anchors });
     rows.push(...workloadRows);
     targets.push(
       { id: `${workload.targetPrefix}-vs-tfjs-layers-wasm`, measured: speedupOver(workloadRows, workload.group, 'tfjs-layers wasm') },
