@@ -104,7 +104,8 @@ export async function measure(fn, { time = 1000, iterations = 5, warmupTime = 20
 
 /**
  * Times several contenders on the same workload, interleaved: each round prepares, measures
- * and disposes every contender in turn, so slow drifts of a noisy machine hit all alike. The
+ * and disposes every contender in turn, starting one contender later each round, so slow
+ * drifts of a noisy machine and position effects hit all alike. The
  * result per contender is the median of its round medians. A contender that fails (for
  * instance gradlab before its API exists) gets `medianMs: null` and the error message; the
  * others still run.
@@ -116,7 +117,9 @@ export async function compare(contenders, { rounds = 3, ...measureOptions } = {}
   /** @type {Timing[]} */
   const timings = contenders.map((contender) => ({ label: contender.label, medianMs: null, roundsMs: [] }));
   for (let round = 0; round < rounds; round++) {
-    for (const [index, contender] of contenders.entries()) {
+    for (let position = 0; position < contenders.length; position++) {
+      const index = (position + round) % contenders.length;
+      const contender = contenders[index];
       const timing = timings[index];
       if (timing.error) continue;
       /** @type {Workload | undefined} */
