@@ -2,7 +2,9 @@
  * gradlab against PyTorch 1.13: the golden fixtures in test/fixtures/torch/, written by
  * make_fixtures.py (see the README there). For every case: the forward output, the loss and
  * every parameter gradient, then three optimiser steps with the loss, the pre-clip gradient norm
- * and the whole state dict (BatchNorm running statistics included) after each step.
+ * and the whole state dict (BatchNorm running statistics included) after each step. predict is
+ * inference (BatchNorm on running statistics) whatever setTraining says; the training flag
+ * governs gradients and trainStep.
  *
  * Tolerance: gradlab computes in float32, the fixtures in float64. A value `a` matches the
  * expected `b` when |a − b| ≤ 1e-4 · max(|b|, scale) + 1e-6, where `scale` is the largest |value|
@@ -152,7 +154,7 @@ for (const family of FAMILIES) {
         const x = inputOf(testCase.x);
         const y = targetOf(testCase.y);
 
-        it('forward: predict matches', async () => {
+        it('forward: predict (inference) matches', async () => {
           await withModel(testCase, (model) => {
             expectTensor(model.predict(x), testCase.output, 'output');
           });
