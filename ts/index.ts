@@ -24,3 +24,5 @@ export {
   type TensorLike,
 } from './model.js';
 export { fit, evaluate, type Dataset, type EpochResult, type EvaluateResult, type FitOptions, type History, type StepProgress } from './training.js';
+export { Tensor, tensor, scope, keep, numTensors, type TensorOptions, type TensorValues, type NestedArray } from './tensor.js';
+export * from './ops.js';

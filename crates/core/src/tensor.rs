@@ -26,14 +26,21 @@ impl Tensor {
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor> {
         let count = element_count("tensor", "shape", &shape)?;
         if data.len() != count {
-            return Err(Error::shape(
-                "tensor",
-                "data",
-                format!("{} values for shape {}", count, shape_str(&shape)),
-                format!("{} values", data.len()),
-            ));
+            return Err(length_mismatch(&shape, count, data.len()));
         }
         Ok(Tensor { shape, data })
+    }
+
+    /// A tensor of `shape` holding a copy of `values`. The shape is validated before anything
+    /// is allocated, so an absurd shape is an error, not an attempt.
+    pub fn from_slice(shape: Vec<usize>, values: &[f32]) -> Result<Tensor> {
+        let count = element_count("tensor", "shape", &shape)?;
+        if values.len() != count {
+            return Err(length_mismatch(&shape, count, values.len()));
+        }
+        let mut tensor = Tensor::zeros("tensor", shape)?;
+        tensor.data.copy_from_slice(values);
+        Ok(tensor)
     }
 
     /// A tensor of `shape` filled with zeros; `op` names the caller in errors.
@@ -121,6 +128,10 @@ pub fn element_count(op: &str, arg: &str, shape: &[usize]) -> Result<usize> {
     Ok(count)
 }
 
+fn length_mismatch(shape: &[usize], count: usize, length: usize) -> Error {
+    Error::shape("tensor", "data", format!("{} values for shape {}", count, shape_str(shape)), format!("{} values", length))
+}
+
 fn out_of_memory(op: &str, count: usize) -> Error {
     Error::TooLarge { op: op.into(), arg: "memory".into(), requested: count as u64, limit: MAX_ELEMENTS as u64 }
 }
@@ -137,6 +148,9 @@ mod tests {
         let error = Tensor::new(vec![2, 3], vec![0.0; 5]).unwrap_err();
         assert_eq!(error.code(), "ShapeMismatch");
         assert!(error.to_string().contains("[2, 3]"));
+        assert_eq!(Tensor::from_slice(vec![3], &[1.0, 2.0, 3.0]).unwrap().data(), &[1.0, 2.0, 3.0]);
+        assert_eq!(Tensor::from_slice(vec![2], &[1.0]).unwrap_err().code(), "ShapeMismatch");
+        assert_eq!(Tensor::from_slice(vec![1 << 30], &[1.0]).unwrap_err().code(), "TooLarge");
     }
 
     #[test]
