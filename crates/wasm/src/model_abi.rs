@@ -9,6 +9,7 @@ use crate::handles::Handles;
 use crate::memory::{read_f32, read_i32, read_str, write_f32, write_u32};
 use crate::status::run;
 use gradlab_core::error::{Error, Result};
+use gradlab_core::nn::batchnorm::BatchNorm;
 use gradlab_core::nn::{Activation, Clip, Init, LayerConfig, Loss, Method, Model, ModelConfig, Optimizer, Penalty, Schedule, Target};
 use std::cell::RefCell;
 
@@ -163,6 +164,17 @@ pub extern "C" fn gl_spec_activation(spec: u32, activation_code: u32, alpha: f32
     run(|| {
         let op = "gl_spec_activation";
         let layer = LayerConfig::Activation { name: optional_name(op, name_ptr, name_len)?, activation: activation(op, activation_code, alpha)? };
+        with_spec(op, spec, |s| Ok(s.push(layer)))
+    })
+}
+
+/// A BatchNorm layer (BatchNorm1d over the last axis): `momentum` in [0, 1], `eps` > 0.
+#[no_mangle]
+pub extern "C" fn gl_spec_batchnorm(spec: u32, momentum: f32, eps: f32, name_ptr: *const u8, name_len: usize) -> i32 {
+    run(|| {
+        let op = "gl_spec_batchnorm";
+        BatchNorm::check_options(op, "", momentum, eps)?;
+        let layer = LayerConfig::BatchNorm { name: optional_name(op, name_ptr, name_len)?, momentum, eps };
         with_spec(op, spec, |s| Ok(s.push(layer)))
     })
 }

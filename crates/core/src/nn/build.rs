@@ -3,6 +3,7 @@
 
 use super::activation::Activation;
 use super::activation_layer::ActivationLayer;
+use super::batchnorm::BatchNorm;
 use super::dense::Dense;
 use super::init::Init;
 use super::layer::{example_len, Layer};
@@ -19,6 +20,8 @@ pub const MAX_EXAMPLE_LEN: usize = 1 << 24;
 pub enum LayerConfig {
     Dense { name: Option<String>, units: usize, activation: Activation, init: Init, bias: bool },
     Activation { name: Option<String>, activation: Activation },
+    /// BatchNorm1d over the last axis; PyTorch's defaults are momentum 0.1, eps 1e-5.
+    BatchNorm { name: Option<String>, momentum: f32, eps: f32 },
     Residual { name: Option<String>, layers: Vec<LayerConfig> },
 }
 
@@ -26,6 +29,7 @@ impl LayerConfig {
     fn name(&self) -> Option<&str> {
         match self {
             LayerConfig::Dense { name, .. } | LayerConfig::Activation { name, .. } | LayerConfig::Residual { name, .. } => name.as_deref(),
+            LayerConfig::BatchNorm { name, .. } => name.as_deref(),
         }
     }
 }
@@ -80,6 +84,10 @@ fn build_layer(config: &LayerConfig, dims: &[usize], name: String, path: &str, r
         LayerConfig::Activation { activation, .. } => {
             check_activation(path, *activation)?;
             Ok(Box::new(ActivationLayer::new(name, dims, *activation)))
+        }
+        LayerConfig::BatchNorm { momentum, eps, .. } => {
+            BatchNorm::check_options(OP, &format!("{}.", path), *momentum, *eps)?;
+            Ok(Box::new(BatchNorm::new(name, dims, *momentum, *eps)))
         }
         LayerConfig::Residual { layers, .. } => {
             let body = build_sequential(layers, dims, &name, &format!("{}.layers", path), rng)?;

@@ -1,5 +1,7 @@
 //! What every layer is: a forward map over a batch, its backward map, and its parameters.
 
+use crate::error::Result;
+
 /// Whether a forward pass is for training (batch statistics, caches for backward) or inference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -77,6 +79,12 @@ pub trait Layer {
 
     /// The per-example output shape.
     fn output_dims(&self) -> &[usize];
+
+    /// Whether a training-mode forward pass can run on `batch` examples; the model asks every
+    /// layer before it starts one (BatchNorm needs two values per feature).
+    fn check_training_batch(&self, _op: &str, _batch: usize) -> Result<()> {
+        Ok(())
+    }
 
     /// Computes `output` (batch × prod(output_dims)) from `input`; in `Mode::Train` it keeps
     /// whatever backward needs.

@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod activation_layer;
+pub mod batchnorm;
 pub mod build;
 pub mod dense;
 pub mod init;

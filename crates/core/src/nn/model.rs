@@ -206,6 +206,9 @@ impl Model {
         let output_len = batch * example_len(self.output_dims());
         let cols = *self.output_dims().last().unwrap_or(&1);
         self.loss.validate_target(op, target, output_len, cols)?;
+        if self.mode == Mode::Train {
+            self.check_training_batch(op, batch)?;
+        }
         self.visit_params(&mut |p| p.grad.iter_mut().for_each(|g| *g = 0.0));
         self.body.forward(x, batch, self.mode);
         let mut grad_output = std::mem::take(&mut self.grad_output);
@@ -218,6 +221,13 @@ impl Model {
         let penalty_value = penalty.apply(&mut params);
         let grad_norm = global_grad_norm(&params);
         Ok(LossReport { loss: data_loss + penalty_value, data_loss, penalty: penalty_value, grad_norm })
+    }
+
+    /// Asks every layer whether it can train on `batch` examples (BatchNorm needs two).
+    fn check_training_batch(&mut self, op: &str, batch: usize) -> Result<()> {
+        let mut leaves: Vec<&mut dyn Layer> = Vec::new();
+        collect_leaves(&mut self.body.layers, &mut leaves);
+        leaves.iter().try_for_each(|layer| layer.check_training_batch(op, batch))
     }
 
     /// The guard, clipping and the optimiser step on the gradients in every `grad` (from
