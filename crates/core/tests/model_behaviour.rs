@@ -92,3 +92,15 @@ fn diagnostics_show_vanishing_gradients_in_deep_sigmoid_nets() {
     assert_eq!(stats.len(), 5);
     assert!(stats[0].bias_grad_norm < stats[3].bias_grad_norm, "{:?}", stats);
 }
+
+#[test]
+fn huge_but_finite_gradients_are_not_mistaken_for_non_finite_ones() {
+    // Gradients near 1e20 square beyond f32's range; the guard must still see a finite norm.
+    let mut cfg = mlp(&[2, 2], Activation::Identity, Init::Zeros);
+    cfg.loss = Loss::Mse;
+    let mut model = Model::new(cfg, 0).unwrap();
+    // ∂L/∂W = −1e10 · 1e10: finite in f32, but its square is not.
+    let report = model.train_step("t", &[1e10, 1e10], 1, &Target::Values(&[1e10, 1e10])).unwrap();
+    assert!(report.applied, "{:?}", report);
+    assert!(report.losses.grad_norm.is_finite() && report.losses.grad_norm > 1e19);
+}
