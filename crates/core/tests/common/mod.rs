@@ -20,6 +20,12 @@ fn loss_of(model: &mut Model, x: &[f32], batch: usize, target: &Target) -> f64 {
 #[allow(dead_code)]
 pub fn check_model_gradients(config: ModelConfig, seed: u64, x: &[f32], batch: usize, target: Target, per_entry: usize) {
     let mut model = Model::new(config, seed).expect("valid config");
+    check_gradients(&mut model, x, batch, target, per_entry);
+}
+
+/// [`check_model_gradients`] on a model that is already built (e.g. with loaded weights).
+#[allow(dead_code)]
+pub fn check_gradients(model: &mut Model, x: &[f32], batch: usize, target: Target, per_entry: usize) {
     model.compute_gradients("gradcheck", x, batch, &target).expect("valid batch");
     let entries = model.state_entries().to_vec();
     let mut analytic: Vec<Vec<f32>> = Vec::new();
@@ -41,9 +47,9 @@ pub fn check_model_gradients(config: ModelConfig, seed: u64, x: &[f32], batch: u
                 continue;
             }
             model.with_entry("gradcheck", index, |v, _| v[i] = original + eps).unwrap();
-            let plus = loss_of(&mut model, x, batch, &target);
+            let plus = loss_of(model, x, batch, &target);
             model.with_entry("gradcheck", index, |v, _| v[i] = original - eps).unwrap();
-            let minus = loss_of(&mut model, x, batch, &target);
+            let minus = loss_of(model, x, batch, &target);
             model.with_entry("gradcheck", index, |v, _| v[i] = original).unwrap();
             let numeric = (plus - minus) / (2.0 * eps as f64);
             let got = analytic[index][i] as f64;
