@@ -55,6 +55,15 @@ pub fn random_tensor(rng: &mut Rng, shape: &[usize], domain: Domain) -> Tensor {
     Tensor::new(shape.to_vec(), values).unwrap()
 }
 
+/// A random shape with rank in `ranks` and dimensions in [1, 4].
+pub fn random_shape(rng: &mut Rng, ranks: std::ops::RangeInclusive<usize>) -> Vec<usize> {
+    let rank = *ranks.start() + rng.below((ranks.end() - ranks.start() + 1) as u32) as usize;
+    (0..rank).map(|_| 1 + rng.below(4) as usize).collect()
+}
+
+/// Seeds for the random shapes and values of the checks.
+pub const SEEDS: std::ops::Range<u64> = 0..4;
+
 /// Checks the gradients `build` records against central differences, for inputs of `shapes`
 /// drawn from `domains` with `seed`. Panics naming the op, input and element on a mismatch.
 pub fn check_gradients(

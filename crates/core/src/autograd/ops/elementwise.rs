@@ -102,7 +102,8 @@ fn product(op: &str, x: &Tensor, y: &Tensor, kernel: fn(&[f32], &[f32], &mut [f3
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::autograd::gradcheck::{check_gradients, leaf, Domain};
+    use crate::autograd::gradcheck::{check_gradients, leaf, random_shape, Domain, SEEDS};
+    use crate::rng::Rng;
 
     #[test]
     fn values_broadcast_rows_columns_and_scalars() {
@@ -128,9 +129,18 @@ mod tests {
         let shape_pairs: [(&[usize], &[usize]); 6] =
             [(&[3, 4], &[3, 4]), (&[3, 4], &[4]), (&[2, 3], &[1, 3]), (&[4, 1], &[1, 5]), (&[2, 3], &[]), (&[1], &[2, 2, 3])];
         for kind in [BinaryKind::Add, BinaryKind::Sub, BinaryKind::Mul, BinaryKind::Div] {
+            let domains = [Domain::Any, if kind == BinaryKind::Div { Domain::AwayFromZero } else { Domain::Any }];
             for (seed, (a, b)) in shape_pairs.iter().enumerate() {
-                let domains = [Domain::Any, if kind == BinaryKind::Div { Domain::AwayFromZero } else { Domain::Any }];
                 check_gradients(kind.name(), seed as u64, &[a, b], &domains, |tape, x| binary(tape, kind, x[0], x[1]));
+            }
+            for seed in SEEDS {
+                // A random shape against a partner with some dimensions 1 and leading ones dropped.
+                let mut rng = Rng::new(seed);
+                let shape = random_shape(&mut rng, 1..=3);
+                let mut partner: Vec<usize> = shape.iter().map(|&d| if rng.below(3) == 0 { 1 } else { d }).collect();
+                partner.drain(..rng.below(shape.len() as u32 + 1) as usize);
+                check_gradients(kind.name(), seed, &[&shape, &partner], &domains, |tape, x| binary(tape, kind, x[0], x[1]));
+                check_gradients(kind.name(), seed, &[&partner, &shape], &domains, |tape, x| binary(tape, kind, x[0], x[1]));
             }
         }
     }
