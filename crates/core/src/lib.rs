@@ -3,13 +3,17 @@
 //! - [`kernels`]: SIMD128 hot loops with scalar twins (sgemm, elementwise, activations).
 //! - [`tensor`] and [`autograd`]: f32 tensors and the reverse-mode tape of the eager API.
 //! - [`nn`]: layers, losses, optimisers, clipping, regularisation and whole training steps.
+//! - [`pretrain`]: restricted Boltzmann machines (CD-k) for greedy layer-wise pretraining.
+//! - [`tasks`]: seeded long-range sequence tasks (the adding problem, remember the first symbol).
 //! - [`error`]: the one error type every fallible path returns.
 
 pub mod autograd;
 pub mod error;
 pub mod kernels;
 pub mod nn;
+pub mod pretrain;
 pub mod rng;
+pub mod tasks;
 pub mod tensor;
 
 pub use error::{Error, Result};

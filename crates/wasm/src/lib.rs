@@ -10,6 +10,7 @@ mod handles;
 mod memory;
 mod status;
 pub mod model_abi;
+pub mod pretrain_abi;
 pub mod tensor_abi;
 
 pub use handles::Handles;
