@@ -3,6 +3,7 @@
  */
 import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString } from './errors.js';
 import { validateSpec, type Activation, type Init, type LayerSpec, type ModelSpec } from './spec.js';
+import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { evaluate, fit, type Dataset, type EvaluateResult, type FitOptions, type History } from './training.js';
 import { core as loadedCore, init as initWasm, type Core, type WasmSource } from './wasm.js';
 
@@ -361,6 +362,20 @@ export class Model {
   /** Replaces every parameter and buffer; names and shapes must match exactly (nothing is changed on error). */
   loadStateDict(dict: Record<string, TensorLike>): void {
     this.writeEntries('loadStateDict', dict, false);
+  }
+
+  /**
+   * The state dict as safetensors bytes (F32, PyTorch names and layouts), with `metadata` in
+   * the header: what `safetensors.torch.load_file` reads into the equivalent PyTorch model.
+   */
+  saveSafetensors(metadata?: Record<string, string>): Uint8Array {
+    return encodeSafetensors(this.stateDict(), metadata);
+  }
+
+  /** Loads safetensors bytes as {@link loadStateDict} does: strict names and shapes, nothing changed on error. */
+  loadSafetensors(bytes: Uint8Array): void {
+    this.live('loadSafetensors');
+    this.loadStateDict(decodeSafetensors(bytes));
   }
 
   /** Trains on a whole dataset in mini-batches; see {@link FitOptions}. */
