@@ -7,6 +7,7 @@ use super::batchnorm::BatchNorm;
 use super::dense::Dense;
 use super::init::Init;
 use super::layer::{example_len, Layer};
+use super::recurrent::{CellKind, Recurrent, RecurrentOptions};
 use super::residual::Residual;
 use super::sequential::Sequential;
 use crate::error::{shape_str, Error, Result};
@@ -23,6 +24,8 @@ pub enum LayerConfig {
     /// BatchNorm1d over the last axis; PyTorch's defaults are momentum 0.1, eps 1e-5.
     BatchNorm { name: Option<String>, momentum: f32, eps: f32 },
     Residual { name: Option<String>, layers: Vec<LayerConfig> },
+    /// `rnn` or `lstm` over [time, features] inputs; see [`Recurrent`].
+    Recurrent { name: Option<String>, options: RecurrentOptions },
 }
 
 impl LayerConfig {
@@ -30,6 +33,7 @@ impl LayerConfig {
         match self {
             LayerConfig::Dense { name, .. } | LayerConfig::Activation { name, .. } | LayerConfig::Residual { name, .. } => name.as_deref(),
             LayerConfig::BatchNorm { name, .. } => name.as_deref(),
+            LayerConfig::Recurrent { name, .. } => name.as_deref(),
         }
     }
 }
@@ -89,6 +93,10 @@ fn build_layer(config: &LayerConfig, dims: &[usize], name: String, path: &str, r
             BatchNorm::check_options(OP, &format!("{}.", path), *momentum, *eps)?;
             Ok(Box::new(BatchNorm::new(name, dims, *momentum, *eps)))
         }
+        LayerConfig::Recurrent { options, .. } => {
+            check_recurrent(path, dims, options)?;
+            Ok(Box::new(Recurrent::new(name, dims, *options, rng)))
+        }
         LayerConfig::Residual { layers, .. } => {
             let body = build_sequential(layers, dims, &name, &format!("{}.layers", path), rng)?;
             if body.output_dims() != dims {
@@ -102,4 +110,27 @@ fn build_layer(config: &LayerConfig, dims: &[usize], name: String, path: &str, r
             Ok(Box::new(Residual::new(name, body)))
         }
     }
+}
+
+fn check_recurrent(path: &str, dims: &[usize], options: &RecurrentOptions) -> Result<()> {
+    if dims.len() != 2 {
+        return Err(Error::shape(OP, path, "a sequence input [time, features] (an rnn or lstm reads one row per time step)", shape_str(dims)));
+    }
+    let units = options.units;
+    if units == 0 || units > MAX_UNITS {
+        return Err(Error::invalid(OP, &format!("{}.units", path), format!("an integer in [1, {}]", MAX_UNITS), units.to_string()));
+    }
+    let forget_bias = options.forget_bias;
+    if !forget_bias.is_finite() || (options.cell == CellKind::Rnn && forget_bias != 0.0) {
+        let expected = if options.cell == CellKind::Rnn { "0 (forgetBias is for lstm only)" } else { "a finite number" };
+        return Err(Error::invalid(OP, &format!("{}.forgetBias", path), expected, forget_bias.to_string()));
+    }
+    if options.bptt_steps == Some(0) {
+        return Err(Error::invalid(OP, &format!("{}.bpttSteps", path), "an integer ≥ 1 (omit it for full BPTT)", "0"));
+    }
+    let workspace = options.cell.workspace_per_example(dims[0], units);
+    if workspace > MAX_EXAMPLE_LEN {
+        return Err(Error::TooLarge { op: OP.into(), arg: path.to_string(), requested: workspace as u64, limit: MAX_EXAMPLE_LEN as u64 });
+    }
+    Ok(())
 }

@@ -9,10 +9,13 @@ pub mod dense;
 pub mod init;
 pub mod layer;
 pub mod loss;
+pub mod lstm_cell;
 pub mod model;
 pub mod optimizer;
+pub mod recurrent;
 pub mod regularization;
 pub mod residual;
+pub mod rnn_cell;
 pub mod sequential;
 
 pub use activation::Activation;
