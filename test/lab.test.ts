@@ -1,0 +1,84 @@
+// The lab CLI: usage errors, and the JSON every experiment prints with --json --quick.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const CLI = new URL('../dist/ts/lab/cli.js', import.meta.url).pathname;
+
+async function lab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('gradlab lab', () => {
+  it.each([
+    [['lab', '--bogus']],
+    [['lab', 'nonsense']],
+    [['lab', '--seed', 'x']],
+    [['lab', '--seed']],
+    [['train']],
+  ])('rejects %j with usage and exit code 2', async (args) => {
+    const result = await lab(...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('usage: gradlab lab');
+    expect(result.stdout).toBe('');
+  });
+
+  it('--json prints one JSON document per experiment and nothing else', async () => {
+    const result = await lab('lab', 'activations', 'vanishing', 'exploding', 'remedies', '--quick', '--json', '--seed', '3');
+    expect(result.code).toBe(0);
+    const documents = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const byName = Object.fromEntries(documents.map((d) => [d.experiment, d]));
+    expect(Object.keys(byName).sort()).toEqual(['activations', 'exploding', 'remedies', 'vanishing']);
+
+    const sigmoid = byName.activations.activations.find((a: { name: string }) => a.name === 'sigmoid');
+    expect(sigmoid.maxDerivative).toBeCloseTo(0.25, 3);
+
+    const nets = byName.vanishing.nets;
+    expect(nets.map((n: { sizes: number[] }) => n.sizes.length)).toEqual([4, 5, 6]);
+    for (const net of nets) {
+      expect(net.activation).toBe('sigmoid');
+      expect(net.speedsAtInit).toHaveLength(net.sizes.length - 2);
+      expect(net.speedHistory.length).toBeGreaterThan(0);
+      for (const epoch of net.speedHistory) expect(epoch).toHaveLength(net.sizes.length - 2);
+    }
+    const deepest = nets[2].speedsAtInit;
+    expect(deepest[3] / deepest[0]).toBeGreaterThan(30); // Nielsen: ~100×
+
+    for (const run of byName.exploding.runs) {
+      for (const key of ['name', 'clip', 'l2', 'diverged', 'gradNormByLayer', 'lossHistory']) expect(run).toHaveProperty(key);
+    }
+    expect(byName.exploding.runs[0].diverged).toBe(true);
+    expect(byName.exploding.runs.slice(1).every((r: { diverged: boolean }) => !r.diverged)).toBe(true);
+
+    for (const row of byName.remedies.rows) {
+      for (const key of ['remedy', 'speeds', 'weightGradNorms', 'speedRatio', 'weightGradRatio', 'testAccuracy']) expect(row).toHaveProperty(key);
+    }
+    const remedy = (name: string) => byName.remedies.rows.find((r: { remedy: string }) => r.remedy === name);
+    expect(remedy('baseline').weightGradRatio).toBeGreaterThan(10);
+    expect(remedy('relu').weightGradRatio).toBeLessThan(2);
+    for (const row of byName.remedies.depthSweep) {
+      for (const key of ['depth', 'residual', 'testAccuracy', 'weightGradRatio']) expect(row).toHaveProperty(key);
+    }
+  });
+
+  it('--out writes a self-contained report and the JSON files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gradlab-lab-'));
+    const result = await lab('lab', 'activations', '--quick', '--out', dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Maximum derivative of each activation');
+    expect((await readdir(dir)).sort()).toEqual(['activations.json', 'report.html']);
+    const html = await readFile(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script|<link|src="http/);
+  });
+});
