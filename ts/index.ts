@@ -27,3 +27,5 @@ export { encodeSafetensors, decodeSafetensors, safetensorsMetadata, toSafetensor
 export { fit, evaluate, type Dataset, type EpochResult, type EvaluateResult, type FitOptions, type History, type StepProgress } from './training.js';
 export { Tensor, tensor, scope, keep, numTensors, type TensorOptions, type TensorValues, type NestedArray } from './tensor.js';
 export * from './ops.js';
+export * as kernels from './kernels.js';
+export { simdEnabled } from './kernels.js';

@@ -9,6 +9,7 @@
 mod handles;
 mod memory;
 mod status;
+pub mod kernel_abi;
 pub mod model_abi;
 pub mod pretrain_abi;
 pub mod tensor_abi;
