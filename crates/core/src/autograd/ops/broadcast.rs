@@ -4,6 +4,7 @@
 //! output gradient summed back over the repeated dimensions ([`sum_to`]).
 
 use crate::error::{shape_str, Error, Result};
+use crate::kernels::vector;
 use crate::tensor::Tensor;
 use std::borrow::Cow;
 
@@ -35,7 +36,14 @@ pub fn expand<'a>(op: &str, x: &'a Tensor, shape: &[usize]) -> Result<Cow<'a, Te
     let mut out = Tensor::zeros(op, shape.to_vec())?;
     let source = x.data();
     let target = out.data_mut();
-    for_each_source_offset(shape, x.shape(), |index, offset| target[index] = source[offset]);
+    for_each_run(shape, x.shape(), |run| {
+        let row = &mut target[run.index..run.index + run.len];
+        if run.repeated {
+            row.fill(source[run.offset]);
+        } else {
+            row.copy_from_slice(&source[run.offset..run.offset + run.len]);
+        }
+    });
     Ok(Cow::Owned(out))
 }
 
@@ -48,14 +56,36 @@ pub fn sum_to(op: &str, grad: Tensor, shape: &[usize]) -> Result<Tensor> {
     let mut out = Tensor::zeros(op, shape.to_vec())?;
     let source = grad.data();
     let target = out.data_mut();
-    for_each_source_offset(grad.shape(), shape, |index, offset| target[offset] += source[index]);
+    for_each_run(grad.shape(), shape, |run| {
+        let row = &source[run.index..run.index + run.len];
+        if run.repeated {
+            target[run.offset] += vector::sum(row);
+        } else {
+            vector::axpy(1.0, row, &mut target[run.offset..run.offset + run.len]);
+        }
+    });
     Ok(out)
 }
 
-/// Calls `visit(index, offset)` for every element of a tensor of shape `out` in row-major
-/// order, where `offset` is the element of the broadcast operand of shape `source` it reads.
-fn for_each_source_offset(out: &[usize], source: &[usize], mut visit: impl FnMut(usize, usize)) {
+/// A stretch of the last dimension of a broadcast output and where it reads its operand.
+struct Run {
+    /// Where the run starts in the output.
+    index: usize,
+    /// Where it starts in the operand.
+    offset: usize,
+    len: usize,
+    /// The operand has size 1 in the last dimension: every element reads `offset`.
+    /// Otherwise the run reads `len` consecutive elements from `offset`.
+    repeated: bool,
+}
+
+/// Calls `visit` for every run of the last dimension of an output of shape `out`, in
+/// row-major order, with where the broadcast operand of shape `source` is read.
+fn for_each_run(out: &[usize], source: &[usize], mut visit: impl FnMut(Run)) {
     let rank = out.len();
+    if rank == 0 {
+        return visit(Run { index: 0, offset: 0, len: 1, repeated: false });
+    }
     // Row-major strides of `source` aligned to `out`'s dimensions; 0 where it is repeated.
     let mut strides = vec![0; rank];
     let mut stride = 1;
@@ -64,13 +94,19 @@ fn for_each_source_offset(out: &[usize], source: &[usize], mut visit: impl FnMut
         strides[aligned] = if source[d] == 1 { 0 } else { stride };
         stride *= source[d];
     }
-    let count: usize = out.iter().product();
-    let mut position = vec![0; rank];
+    let len = out[rank - 1];
+    let repeated = strides[rank - 1] == 0;
+    let runs: usize = out[..rank - 1].iter().product();
+    if len == 0 {
+        return;
+    }
+    let mut position = vec![0; rank - 1];
     let mut offset = 0;
-    for index in 0..count {
-        visit(index, offset);
-        // Advance the multi-index like an odometer, keeping `offset` in step.
-        for d in (0..rank).rev() {
+    for run in 0..runs {
+        visit(Run { index: run * len, offset, len, repeated });
+        // Advance the multi-index of the leading dimensions like an odometer, keeping
+        // `offset` in step.
+        for d in (0..rank - 1).rev() {
             position[d] += 1;
             offset += strides[d];
             if position[d] < out[d] {
@@ -107,5 +143,12 @@ mod tests {
         assert_eq!(sum_to("t", grad.clone(), &[2, 1]).unwrap().data(), &[6.0, 15.0]);
         assert_eq!(sum_to("t", grad.clone(), &[3]).unwrap().data(), &[5.0, 7.0, 9.0]);
         assert_eq!(sum_to("t", grad, &[]).unwrap().data(), &[21.0]);
+        // A middle dimension repeated: [2, 1, 2] → [2, 3, 2].
+        let x = Tensor::new(vec![2, 1, 2], vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+        let expanded = expand("t", &x, &[2, 3, 2]).unwrap();
+        assert_eq!(expanded.data(), &[1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0, 3.0, 4.0]);
+        assert_eq!(sum_to("t", expanded.into_owned(), &[2, 1, 2]).unwrap().data(), &[3.0, 6.0, 9.0, 12.0]);
+        let scalar = Tensor::scalar(5.0);
+        assert_eq!(expand("t", &scalar, &[2, 2]).unwrap().data(), &[5.0; 4]);
     }
 }

@@ -58,7 +58,9 @@ pub fn reduce(tape: &mut Tape, kind: ReduceKind, x: TensorId, axis: Option<isize
         ReduceKind::Sum => 1.0,
         ReduceKind::Mean => 1.0 / layout.reduced as f32,
     };
-    vector::scale(scale, output.data_mut());
+    if kind == ReduceKind::Mean {
+        vector::scale(scale, output.data_mut());
+    }
     let saved = ReduceBackward { layout, scale, input_shape: input.shape().to_vec(), name: op };
     tape.record(&[x], Rc::new(output), saved)
 }
@@ -107,8 +109,12 @@ impl Backward for ReduceBackward {
         let mut dx = Tensor::zeros(self.name, self.input_shape.clone())?;
         if inner > 0 && reduced > 0 {
             for (x_block, g_row) in dx.data_mut().chunks_mut(reduced * inner).zip(grad.data().chunks(inner)) {
-                for x_row in x_block.chunks_mut(inner) {
-                    vector::axpy(self.scale, g_row, x_row);
+                if inner == 1 {
+                    x_block.fill(self.scale * g_row[0]);
+                } else {
+                    for x_row in x_block.chunks_mut(inner) {
+                        vector::axpy(self.scale, g_row, x_row);
+                    }
                 }
             }
         }
