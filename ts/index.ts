@@ -8,6 +8,8 @@ export { GradlabError, type GradlabErrorCode, type GradlabErrorData } from './er
 export { init, type WasmSource } from './wasm.js';
 export type { Activation, Init, LayerSpec, LossName, ModelSpec, OptimizerSpec, ScheduleSpec, DenseSpec, ActivationSpec, BatchNormSpec, ResidualSpec, RecurrentSpec } from './spec.js';
 export { validateSpec } from './spec.js';
+export { pretrain, createRbm, createRbmSync, numRbms, Rbm, type CreateRbmOptions, type LayerPretrainReport, type PretrainMethod, type PretrainOptions, type PretrainReport, type RbmParameters, type RbmTrainOptions } from './pretrain.js';
+export { loadMnist, MNIST_CLASSES, MNIST_MAX_PER_DIGIT, MNIST_PIXELS, type MnistData, type MnistOptions } from './mnist.js';
 export {
   createModel,
   createModelSync,

@@ -1,0 +1,522 @@
+/**
+ * Greedy layer-wise pretraining (Hinton, Osindero & Teh 2006; Bengio et al. 2007), the first
+ * remedy the article names for vanishing gradients: train the hidden layers one at a time,
+ * bottom up, each as a shallow unsupervised model of the representation below it, then
+ * fine-tune the whole net with backpropagation.
+ *
+ * - {@link pretrain} does it for a model's leading dense layers, with autoencoders or RBMs.
+ * - {@link Rbm} is a restricted Boltzmann machine trained by contrastive divergence (CD-k),
+ *   usable on its own.
+ */
+import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString } from './errors.js';
+import { createModelSync, type Model, type StateDict, type TensorData, type TensorLike } from './model.js';
+import type { DenseSpec, ModelSpec } from './spec.js';
+import type { Dataset } from './training.js';
+import { core as loadedCore, init as initWasm, type Core, type WasmSource } from './wasm.js';
+
+interface PretrainExports {
+  gl_rbm_new(visible: number, hidden: number, seedLow: number, seedHigh: number, outRbm: number): number;
+  gl_rbm_free(rbm: number): number;
+  gl_rbm_count(): number;
+  gl_rbm_parameter(rbm: number, part: number, write: number, ptr: number, len: number): number;
+  gl_rbm_init_visible_bias(rbm: number, xPtr: number, xLen: number, rows: number): number;
+  gl_rbm_train_epoch(rbm: number, xPtr: number, xLen: number, rows: number, batchSize: number, k: number, lr: number, momentum: number, weightDecay: number, sampleVisible: number, outError: number): number;
+  gl_rbm_reconstruction_error(rbm: number, xPtr: number, xLen: number, rows: number, outError: number): number;
+  gl_rbm_hidden_probabilities(rbm: number, xPtr: number, xLen: number, rows: number, outPtr: number, outLen: number): number;
+}
+
+/** The ABI's codes for the RBM's parameters. */
+const PART_CODES = { weight: 0, visibleBias: 1, hiddenBias: 2 } as const;
+
+/** An RBM's parameters: `weight` [hidden, visible] (a dense layer's layout), the two biases. */
+export interface RbmParameters {
+  weight: TensorData;
+  visibleBias: TensorData;
+  hiddenBias: TensorData;
+}
+
+/** Hyper-parameters of one epoch of CD-k. */
+export interface RbmTrainOptions {
+  /** Learning rate of gradient ascent on the log-likelihood. */
+  lr: number;
+  /** Gibbs steps per update (CD-k); default 1. */
+  k?: number;
+  /** Examples per update; default 10. */
+  batchSize?: number;
+  /** Momentum in [0, 1); default 0. */
+  momentum?: number;
+  /** L2 weight cost on W (not the biases); default 0. */
+  weightDecay?: number;
+  /**
+   * Sample the visible units at every Gibbs step (an exact Gibbs chain) instead of using their
+   * probabilities as Hinton's practical guide recommends (less noise); default false.
+   */
+  sampleVisible?: boolean;
+}
+
+function seedParts(op: string, seed: number): [number, number] {
+  if (!Number.isSafeInteger(seed) || seed < 0) invalidArgument(op, 'seed', 'a non-negative safe integer', describe(seed));
+  return [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];
+}
+
+/** Checks that `x` is a batch [rows, features] of `features`-long rows and returns rows. */
+function rowsOf(op: string, arg: string, x: TensorLike, features: number): number {
+  if (typeof x !== 'object' || x === null || !Array.isArray(x.shape) || x.data === undefined || x.data === null) {
+    invalidArgument(op, arg, 'a tensor {shape, data}', describe(x));
+  }
+  const [rows, columns] = x.shape;
+  if (x.shape.length !== 2 || columns !== features || !Number.isInteger(rows) || rows < 1) {
+    shapeMismatch(op, arg, `[N, ${features}] with N ≥ 1`, shapeString(x.shape));
+  }
+  if (x.data.length !== rows * features) shapeMismatch(op, arg, `${rows * features} values for shape ${shapeString(x.shape)}`, `${x.data.length} values`);
+  return rows;
+}
+
+/**
+ * A Bernoulli–Bernoulli restricted Boltzmann machine in WASM memory: binary (or probability)
+ * visible units v, binary hidden units h, `p(h=1|v) = σ(c + W·v)`, `p(v=1|h) = σ(b + Wᵀ·h)`,
+ * trained by CD-k. Create it with {@link createRbm}; free it with `dispose()`.
+ */
+export class Rbm {
+  readonly visible: number;
+  readonly hidden: number;
+  private readonly core: Core;
+  private readonly fns: PretrainExports;
+  private handle: number;
+
+  /** @internal Use {@link createRbm}. */
+  constructor(core: Core, visible: number, hidden: number, handle: number) {
+    this.core = core;
+    this.fns = core.fns<PretrainExports>();
+    this.visible = visible;
+    this.hidden = hidden;
+    this.handle = handle;
+    registry?.register(this, { core, handle }, this);
+  }
+
+  private live(op: string): number {
+    if (this.handle === 0) throw new GradlabError({ code: 'Disposed', op, message: `${op}: the RBM has been disposed` });
+    return this.handle;
+  }
+
+  /** Runs an ABI call on `x` ([rows, visible]) staged in WASM memory. */
+  private withData<R>(op: string, x: TensorLike, call: (handle: number, xPtr: number, xLen: number, rows: number) => R): R {
+    const handle = this.live(op);
+    const rows = rowsOf(op, 'x', x, this.visible);
+    return this.core.withStaged(x.data, (xPtr, xLen) => call(handle, xPtr, xLen, rows));
+  }
+
+  /**
+   * Sets each visible bias to the log-odds of that unit being on in `x` (Hinton's guide §8),
+   * a good start before training.
+   */
+  initVisibleBias(x: TensorLike): void {
+    this.withData('rbm.initVisibleBias', x, (handle, xPtr, xLen, rows) => this.core.check(this.fns.gl_rbm_init_visible_bias(handle, xPtr, xLen, rows)));
+  }
+
+  /**
+   * One epoch of CD-k over `x` ([N, visible], values in [0, 1]) in shuffled mini-batches.
+   * Returns the reconstruction error after the epoch (see {@link reconstructionError}).
+   */
+  trainEpoch(x: TensorLike, options: RbmTrainOptions): number {
+    const op = 'rbm.trainEpoch';
+    if (typeof options !== 'object' || options === null) invalidArgument(op, 'options', '{ lr, k?, batchSize?, momentum?, weightDecay? }', describe(options));
+    const { lr, k = 1, batchSize = 10, momentum = 0, weightDecay = 0, sampleVisible = false } = options;
+    for (const [arg, value] of [['k', k], ['batchSize', batchSize]] as const) {
+      if (!Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) invalidArgument(op, arg, 'a positive integer', describe(value));
+    }
+    for (const [arg, value] of [['lr', lr], ['momentum', momentum], ['weightDecay', weightDecay]] as const) {
+      if (typeof value !== 'number') invalidArgument(op, arg, 'a number', describe(value));
+    }
+    return this.withData(op, x, (handle, xPtr, xLen, rows) => {
+      const { values } = this.core.withOut(1, (out) =>
+        this.core.check(this.fns.gl_rbm_train_epoch(handle, xPtr, xLen, rows, batchSize, k, lr, momentum, weightDecay, sampleVisible ? 1 : 0, out)),
+      );
+      return values[0];
+    });
+  }
+
+  /**
+   * The mean over rows of `Σᵢ (vᵢ − v̂ᵢ)²`, where `v̂ = p(v | p(h | v))` is the deterministic
+   * reconstruction: the squared error Hinton's guide monitors during training.
+   */
+  reconstructionError(x: TensorLike): number {
+    return this.withData('rbm.reconstructionError', x, (handle, xPtr, xLen, rows) => {
+      const { values } = this.core.withOut(1, (out) => this.core.check(this.fns.gl_rbm_reconstruction_error(handle, xPtr, xLen, rows, out)));
+      return values[0];
+    });
+  }
+
+  /** `p(h = 1 | v)` for every row of `x`: [N, hidden], the features the RBM has learned. */
+  hiddenProbabilities(x: TensorLike): TensorData {
+    return this.withData('rbm.hiddenProbabilities', x, (handle, xPtr, xLen, rows) => {
+      const outLen = rows * this.hidden;
+      const { values } = this.core.withOut(outLen, (out) => this.core.check(this.fns.gl_rbm_hidden_probabilities(handle, xPtr, xLen, rows, out, outLen)));
+      return { shape: [rows, this.hidden], data: values };
+    });
+  }
+
+  /** Copies of W [hidden, visible], b [visible] and c [hidden]. */
+  parameters(): RbmParameters {
+    const handle = this.live('rbm.parameters');
+    const read = (part: keyof typeof PART_CODES, shape: number[]): TensorData => {
+      const len = shape[0] * (shape[1] ?? 1);
+      const { values } = this.core.withOut(len, (ptr) => this.core.check(this.fns.gl_rbm_parameter(handle, PART_CODES[part], 0, ptr, len)));
+      return { shape, data: values };
+    };
+    return { weight: read('weight', [this.hidden, this.visible]), visibleBias: read('visibleBias', [this.visible]), hiddenBias: read('hiddenBias', [this.hidden]) };
+  }
+
+  /** Replaces the given parameters (each must have its exact size and be finite). */
+  setParameters(parameters: Partial<Record<keyof RbmParameters, TensorLike>>): void {
+    const op = 'rbm.setParameters';
+    const handle = this.live(op);
+    for (const part of Object.keys(parameters) as (keyof RbmParameters)[]) {
+      if (!(part in PART_CODES)) invalidArgument(op, part, 'one of weight, visibleBias, hiddenBias', 'an unknown name');
+      const values = parameters[part];
+      if (values === undefined) continue;
+      this.core.withStaged(values.data, (ptr, len) => this.core.check(this.fns.gl_rbm_parameter(handle, PART_CODES[part], 1, ptr, len)));
+    }
+  }
+
+  /** Frees the RBM's WASM memory; later calls throw `Disposed`. */
+  dispose(): void {
+    if (this.handle === 0) return;
+    registry?.unregister(this);
+    this.core.check(this.fns.gl_rbm_free(this.handle));
+    this.handle = 0;
+  }
+}
+
+/** Frees RBMs that were garbage-collected without `dispose()` (a safety net only). */
+const registry =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<{ core: Core; handle: number }>(({ core, handle }) => {
+        core.fns<PretrainExports>().gl_rbm_free(handle);
+      })
+    : undefined;
+
+export interface CreateRbmOptions {
+  /** Seed of the initial weights (N(0, 0.01²); zero biases), the shuffling and the sampling; default 0. */
+  seed?: number;
+  /** Where to load gradlab.wasm from (defaults to the packaged file). */
+  wasm?: WasmSource;
+}
+
+/** Creates an RBM with `visible` and `hidden` units (loading the wasm if needed). */
+export async function createRbm(visible: number, hidden: number, options: CreateRbmOptions = {}): Promise<Rbm> {
+  return createRbmSync(await initWasm(options.wasm), visible, hidden, options.seed ?? 0);
+}
+
+/** {@link createRbm} for an instance that is already loaded. */
+export function createRbmSync(core: Core, visible: number, hidden: number, seed = 0): Rbm {
+  const [low, high] = seedParts('rbm', seed);
+  const fns = core.fns<PretrainExports>();
+  const { values } = core.withOut(1, (out) => core.check(fns.gl_rbm_new(visible, hidden, low, high, out)));
+  return new Rbm(core, visible, hidden, new Uint32Array(values.buffer)[0]);
+}
+
+/** The number of live RBMs in this thread's instance (for leak tests). */
+export function numRbms(): number {
+  return loadedCore().fns<PretrainExports>().gl_rbm_count();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Greedy layer-wise pretraining of a model
+// ---------------------------------------------------------------------------------------------
+
+export type PretrainMethod = 'autoencoder' | 'rbm';
+
+export interface PretrainOptions {
+  /**
+   * `autoencoder`: each layer is the encoder of a one-hidden-layer autoencoder trained to
+   * reconstruct its input. `rbm`: each layer is an RBM trained by CD-k (a deep belief net;
+   * the layers must be sigmoid dense layers with bias).
+   */
+  method: PretrainMethod;
+  /** Epochs per layer (0 leaves the weights as they are but still reports the errors). */
+  epochs: number;
+  /** Learning rate (SGD for autoencoders, CD-k for RBMs). */
+  lr: number;
+  /** Gibbs steps per RBM update; default 1. */
+  k?: number;
+  /** Examples per update; default 10. */
+  batchSize?: number;
+  /** Seed of everything random (autoencoder decoders, shuffling, RBM weights and sampling); default 0. */
+  seed?: number;
+  /** Momentum in [0, 1); default 0. */
+  momentum?: number;
+  /** L2 weight cost on weights; default 0. */
+  weightDecay?: number;
+  /** How many leading layers to pretrain; default every layer but the output layer. */
+  layers?: number;
+  /**
+   * The autoencoder's reconstruction loss: `crossEntropy` (a sigmoid decoder with sigmoid
+   * cross-entropy, for inputs in [0, 1] such as pixels and sigmoid activations) or `mse` (a
+   * linear decoder). Default: `crossEntropy` when the layer's input lies in [0, 1], else `mse`.
+   */
+  reconstruction?: 'crossEntropy' | 'mse';
+  /** Called after each epoch of each layer (for progress bars). */
+  onEpoch?: (progress: { layer: number; epoch: number; reconstructionError: number }) => void;
+  /** Called when a layer is done, with its report. */
+  onLayer?: (report: LayerPretrainReport) => void;
+}
+
+/** What pretraining one layer measured. */
+export interface LayerPretrainReport {
+  /** The layer's name (the prefix of its state-dict entries, e.g. `0`). */
+  name: string;
+  /** Its position in `model.spec.layers`. */
+  index: number;
+  inputSize: number;
+  units: number;
+  method: PretrainMethod;
+  /** The autoencoder's loss, or `rbm` (squared error of the mean-field reconstruction). */
+  loss: 'crossEntropy' | 'mse' | 'rbm';
+  /**
+   * Before training: the mean over examples of `Σᵢ (xᵢ − x̂ᵢ)²`, where x̂ is the deterministic
+   * reconstruction of x (the autoencoder's output; the RBM's `p(v | p(h | x))`).
+   */
+  initialReconstructionError: number;
+  /** The same measure after each epoch. */
+  reconstructionError: number[];
+}
+
+export interface PretrainReport {
+  method: PretrainMethod;
+  /** One report per pretrained layer, bottom up. */
+  layers: LayerPretrainReport[];
+}
+
+/** A layer to pretrain: its spec and where its parameters live in the model's state dict. */
+interface Target {
+  index: number;
+  name: string;
+  spec: DenseSpec;
+  inputSize: number;
+}
+
+interface Settings {
+  method: PretrainMethod;
+  epochs: number;
+  lr: number;
+  k: number;
+  batchSize: number;
+  seed: number;
+  momentum: number;
+  weightDecay: number;
+  reconstruction?: 'crossEntropy' | 'mse';
+}
+
+function checkOptions(options: PretrainOptions): Settings {
+  const op = 'pretrain';
+  if (typeof options !== 'object' || options === null) invalidArgument(op, 'options', '{ method, epochs, lr, ... }', describe(options));
+  const { method, epochs, lr, k = 1, batchSize = 10, seed = 0, momentum = 0, weightDecay = 0, reconstruction } = options;
+  if (method !== 'autoencoder' && method !== 'rbm') invalidArgument(op, 'method', "'autoencoder' or 'rbm'", describe(method));
+  const integer = (arg: string, value: unknown, min: number): void => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) invalidArgument(op, arg, `an integer ≥ ${min}`, describe(value));
+  };
+  integer('epochs', epochs, 0);
+  integer('k', k, 1);
+  integer('batchSize', batchSize, 1);
+  if (!Number.isSafeInteger(seed) || seed < 0) invalidArgument(op, 'seed', 'a non-negative safe integer', describe(seed));
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) invalidArgument(op, 'lr', 'a finite number ≥ 0', describe(lr));
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) invalidArgument(op, 'momentum', 'a number in [0, 1)', describe(momentum));
+  if (typeof weightDecay !== 'number' || !Number.isFinite(weightDecay) || weightDecay < 0) invalidArgument(op, 'weightDecay', 'a finite number ≥ 0', describe(weightDecay));
+  if (reconstruction !== undefined && reconstruction !== 'crossEntropy' && reconstruction !== 'mse') {
+    invalidArgument(op, 'reconstruction', "'crossEntropy' or 'mse'", describe(reconstruction));
+  }
+  return { method, epochs, lr, k, batchSize, seed, momentum, weightDecay, reconstruction };
+}
+
+/** The leading dense layers to pretrain, checked against the method. */
+function targetsOf(model: Model, settings: Settings, layers: number | undefined): Target[] {
+  const op = 'pretrain';
+  const specs = model.spec.layers;
+  const count = layers ?? specs.length - 1;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > specs.length - 1) {
+    invalidArgument(op, 'layers', `an integer in [0, ${specs.length - 1}] (the output layer is trained in fine-tuning)`, describe(layers));
+  }
+  if (model.inputShape.length !== 1) {
+    invalidArgument(op, 'model', 'a model with per-example input [features]', `input ${shapeString(model.inputShape)}`);
+  }
+  const targets: Target[] = [];
+  let inputSize = model.inputShape[0];
+  for (let index = 0; index < count; index++) {
+    const spec = specs[index];
+    const arg = `model.spec.layers[${index}]`;
+    if (spec.type !== 'dense') invalidArgument(op, arg, 'a dense layer (pretraining covers the leading dense layers)', `a ${spec.type} layer`);
+    if (settings.method === 'rbm') {
+      if (spec.activation !== 'sigmoid') invalidArgument(op, `${arg}.activation`, "'sigmoid' (an RBM's hidden units are sigmoid)", describe(spec.activation ?? 'identity'));
+      if (spec.bias === false) invalidArgument(op, `${arg}.bias`, 'true (an RBM has a hidden bias)', 'false');
+    }
+    targets.push({ index, name: spec.name ?? String(index), spec, inputSize });
+    inputSize = spec.units;
+  }
+  return targets;
+}
+
+/** The input rows as a Float32Array [N, features], checked against the model. */
+function inputOf(model: Model, data: TensorLike | Dataset): TensorData {
+  const op = 'pretrain';
+  const x = typeof data === 'object' && data !== null && 'x' in data ? data.x : data;
+  const features = model.inputShape[0];
+  const rows = rowsOf(op, 'data', x as TensorLike, features);
+  const values = Float32Array.from((x as TensorLike).data);
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) invalidArgument(op, 'data', 'finite numbers', `${values[bad]} at index ${bad}`);
+  return { shape: [rows, features], data: values };
+}
+
+function inUnitInterval(x: TensorData): boolean {
+  return x.data.every((v) => v >= 0 && v <= 1);
+}
+
+function sigmoid(z: number): number {
+  return 1 / (1 + Math.exp(-z));
+}
+
+/** The mean over rows of `Σᵢ (xᵢ − x̂ᵢ)²`. */
+function squaredError(x: TensorData, reconstruction: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.data.length; i++) sum += (x.data[i] - reconstruction[i]) ** 2;
+  return sum / x.shape[0];
+}
+
+/** What training one layer produced: the dense layer's new weight and bias. */
+interface Trained {
+  weight: TensorData;
+  bias?: TensorData;
+  loss: LayerPretrainReport['loss'];
+  initialReconstructionError: number;
+  reconstructionError: number[];
+}
+
+/** A dense layer spec without a name, so its entries are `0.weight` and `0.bias` in a fresh model. */
+function anonymous(spec: DenseSpec): DenseSpec {
+  return { type: 'dense', units: spec.units, activation: spec.activation, bias: spec.bias };
+}
+
+/**
+ * Trains a one-hidden-layer autoencoder `x → f(W·x + b) → decoder → x̂` whose encoder is the
+ * target layer (same units, activation and bias, starting from the layer's current weights)
+ * and whose decoder is untied (its own weights, discarded afterwards: gradlab's dense layers
+ * own their weights). With `crossEntropy` the decoder's logits go through a sigmoid
+ * (sigmoidCrossEntropy); with `mse` it is linear.
+ */
+function trainAutoencoder(core: Core, target: Target, x: TensorData, current: StateDict, settings: Settings, seed: number, onEpoch: (epoch: number, error: number) => void): Trained {
+  const loss = settings.reconstruction ?? (inUnitInterval(x) ? 'crossEntropy' : 'mse');
+  const spec: ModelSpec = {
+    input: [target.inputSize],
+    layers: [anonymous(target.spec), { type: 'dense', units: target.inputSize }],
+    loss: loss === 'crossEntropy' ? 'sigmoidCrossEntropy' : 'mse',
+    optimizer: { type: 'sgd', lr: settings.lr, momentum: settings.momentum, weightDecay: settings.weightDecay },
+  };
+  const autoencoder = createModelSync(core, spec, seed);
+  try {
+    const state = autoencoder.stateDict();
+    state['0.weight'] = current[`${target.name}.weight`];
+    if (target.spec.bias !== false) state['0.bias'] = current[`${target.name}.bias`];
+    autoencoder.loadStateDict(state);
+    const error = (): number => {
+      const output = autoencoder.predict(x).data;
+      if (loss === 'crossEntropy') for (let i = 0; i < output.length; i++) output[i] = sigmoid(output[i]);
+      return squaredError(x, output);
+    };
+    const initialReconstructionError = error();
+    const reconstructionError: number[] = [];
+    autoencoder.fit({ x, y: x }, {
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      seed,
+      diagnostics: 'none',
+      onEpoch: ({ epoch }) => {
+        reconstructionError.push(error());
+        onEpoch(epoch, reconstructionError[epoch]);
+      },
+    });
+    const trained = autoencoder.stateDict();
+    return { weight: trained['0.weight'], bias: trained['0.bias'], loss, initialReconstructionError, reconstructionError };
+  } finally {
+    autoencoder.dispose();
+  }
+}
+
+/**
+ * Trains an RBM with the layer's input as visible units and its units as hidden units (from
+ * W ~ N(0, 0.01²), visible biases at the data's log-odds, as Hinton's guide suggests); the
+ * layer takes W and the hidden bias.
+ */
+function trainRbm(core: Core, target: Target, x: TensorData, settings: Settings, seed: number, onEpoch: (epoch: number, error: number) => void): Trained {
+  const rbm = createRbmSync(core, target.inputSize, target.spec.units, seed);
+  try {
+    rbm.initVisibleBias(x);
+    const initialReconstructionError = rbm.reconstructionError(x);
+    const reconstructionError: number[] = [];
+    for (let epoch = 0; epoch < settings.epochs; epoch++) {
+      reconstructionError.push(rbm.trainEpoch(x, settings));
+      onEpoch(epoch, reconstructionError[epoch]);
+    }
+    const { weight, hiddenBias } = rbm.parameters();
+    return { weight, bias: hiddenBias, loss: 'rbm', initialReconstructionError, reconstructionError };
+  } finally {
+    rbm.dispose();
+  }
+}
+
+/** The target layer's output on `x` (`f(x·Wᵀ + b)`), through a model of that layer alone. */
+function propagate(core: Core, target: Target, x: TensorData, trained: Trained): TensorData {
+  const layer = createModelSync(core, { input: [target.inputSize], layers: [anonymous(target.spec)], loss: 'mse' });
+  try {
+    layer.loadStateDict(trained.bias ? { '0.weight': trained.weight, '0.bias': trained.bias } : { '0.weight': trained.weight });
+    return layer.predict(x);
+  } finally {
+    layer.dispose();
+  }
+}
+
+/**
+ * Greedy layer-wise pretraining of `model`'s leading dense layers (all but the output layer
+ * by default), bottom up: layer l is trained, unsupervised, on the representation that the
+ * already-pretrained layers below it produce from `data`, then its weight and bias are copied
+ * into `model` and the data is propagated through it (`f(x·Wᵀ + b)`) to feed layer l + 1.
+ * The output layer is left for supervised fine-tuning (`model.fit`).
+ *
+ * `data` is the inputs [N, features] (or a dataset, whose `x` is used); labels are not needed.
+ * Everything random derives from `options.seed`, so a seed reproduces the run exactly.
+ * Runs synchronously on the calling thread (the model's instance must be loaded).
+ */
+export function pretrain(model: Model, data: TensorLike | Dataset, options: PretrainOptions): PretrainReport {
+  const settings = checkOptions(options);
+  const targets = targetsOf(model, settings, options.layers);
+  let x = inputOf(model, data);
+  if (settings.method === 'rbm' && !inUnitInterval(x)) {
+    invalidArgument('pretrain', 'data', 'values in [0, 1] for RBM pretraining (binary data or probabilities)', 'values outside [0, 1]');
+  }
+  const core = loadedCore();
+  const report: PretrainReport = { method: settings.method, layers: [] };
+  for (const target of targets) {
+    const seed = settings.seed + target.index;
+    const onEpoch = (epoch: number, reconstructionError: number): void => options.onEpoch?.({ layer: target.index, epoch, reconstructionError });
+    const state = model.stateDict();
+    const trained =
+      settings.method === 'rbm' ? trainRbm(core, target, x, settings, seed, onEpoch) : trainAutoencoder(core, target, x, state, settings, seed, onEpoch);
+    state[`${target.name}.weight`] = trained.weight;
+    if (trained.bias && target.spec.bias !== false) state[`${target.name}.bias`] = trained.bias;
+    model.loadStateDict(state);
+    x = propagate(core, target, x, trained);
+    const layerReport: LayerPretrainReport = {
+      name: target.name,
+      index: target.index,
+      inputSize: target.inputSize,
+      units: target.spec.units,
+      method: settings.method,
+      loss: trained.loss,
+      initialReconstructionError: trained.initialReconstructionError,
+      reconstructionError: trained.reconstructionError,
+    };
+    report.layers.push(layerReport);
+    options.onLayer?.(layerReport);
+  }
+  return report;
+}
