@@ -191,12 +191,12 @@ for (const family of FAMILIES) {
 /**
  * safetensors: reference.safetensors was written from the specification by
  * safetensors_format.py (Debian has no python3-safetensors). The first test checks the file
- * itself with an independent reader; the others need gradlab's safetensors functions, which the
- * public contract does not name yet: they run once `fromSafetensors(bytes)` and
- * `toSafetensors(stateDict, metadata?)` are exported.
+ * itself with an independent reader; the others check that gradlab reads exactly those tensors
+ * and writes exactly those bytes, alone and through a model.
  */
 describe('PyTorch fixtures: safetensors', () => {
   type Reference = {
+    spec: Record<string, unknown>;
     metadata: Record<string, string>;
     headerLength: number;
     byteLength: number;
@@ -232,24 +232,42 @@ describe('PyTorch fixtures: safetensors', () => {
     expect(Object.keys(tensors).sort()).toEqual(Object.keys(reference.state).sort());
   });
 
-  const fromSafetensors = api.fromSafetensors as
-    | ((data: Uint8Array) => Record<string, Tensor>)
-    | undefined;
-  const toSafetensors = api.toSafetensors as
-    | ((dict: Record<string, Tensor>, metadata?: Record<string, string>) => Uint8Array)
-    | undefined;
+  type SafetensorsModel = Model & {
+    loadSafetensors(bytes: Uint8Array): void;
+    saveSafetensors(metadata?: Record<string, string>): Uint8Array;
+  };
+  const fromSafetensors = api.fromSafetensors as (data: Uint8Array) => Record<string, Tensor>;
+  const toSafetensors = api.toSafetensors as (
+    dict: Record<string, Tensor>,
+    metadata?: Record<string, string>,
+  ) => Uint8Array;
 
-  it.skipIf(fromSafetensors === undefined)('gradlab reads the reference file exactly', () => {
-    const state = fromSafetensors!(bytes);
+  function expectExactState(state: Record<string, Tensor>): void {
     expect(Object.keys(state).sort()).toEqual(Object.keys(reference.state).sort());
     for (const [name, expected] of Object.entries(reference.state)) {
       expect(Array.from(state[name].shape), name).toEqual(expected.shape);
       expect(Array.from(state[name].data), name).toEqual(expected.data);
     }
+  }
+
+  it('gradlab reads the reference file exactly', () => {
+    expectExactState(fromSafetensors(bytes));
   });
 
-  it.skipIf(toSafetensors === undefined)('gradlab writes the reference bytes', () => {
-    const written = toSafetensors!(reference.state, reference.metadata);
+  it('gradlab writes the reference bytes', () => {
+    const written = toSafetensors(reference.state, reference.metadata);
     expect(Buffer.from(written).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('a model loads the reference file and saves it back byte for byte', async () => {
+    const model = (await createModel()(reference.spec, { seed: 0 })) as SafetensorsModel;
+    try {
+      model.loadSafetensors(bytes);
+      expectExactState(model.stateDict());
+      const saved = model.saveSafetensors(reference.metadata);
+      expect(Buffer.from(saved).equals(Buffer.from(bytes))).toBe(true);
+    } finally {
+      model.dispose();
+    }
   });
 });
