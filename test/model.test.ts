@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GradlabError, createModel, numModels, type LayerSpec, type Model, type ModelSpec, type StateDict } from '../dist/ts/index.js';
+import { errorOf, errorOfAsync } from './expect-error.js';
 
 /** Deterministic pseudo-random values in [-scale, scale). */
 function values(count: number, seed: number, scale = 1): Float32Array {
@@ -17,27 +18,6 @@ function values(count: number, seed: number, scale = 1): Float32Array {
 
 function classes(count: number, classCount: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => i % classCount);
-}
-
-/** Runs `body` and returns the GradlabError it throws. */
-function errorOf(body: () => unknown): GradlabError {
-  try {
-    body();
-  } catch (error) {
-    expect(error).toBeInstanceOf(GradlabError);
-    return error as GradlabError;
-  }
-  throw new Error('expected a GradlabError');
-}
-
-async function errorOfAsync(body: () => Promise<unknown>): Promise<GradlabError> {
-  try {
-    await body();
-  } catch (error) {
-    expect(error).toBeInstanceOf(GradlabError);
-    return error as GradlabError;
-  }
-  throw new Error('expected a GradlabError');
 }
 
 /** Every state-dict tensor's bytes, for bit-exact comparisons. */

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GradlabError, createModel, decodeSafetensors, encodeSafetensors, safetensorsMetadata, type ModelSpec } from '../dist/ts/index.js';
+import { errorOf } from './expect-error.js';
 
 const FIXTURES = new URL('./fixtures/torch/', import.meta.url);
 type JsonTensor = { shape: number[]; data: number[] };
@@ -15,17 +16,6 @@ const reference = JSON.parse(readFileSync(new URL('safetensors.json', FIXTURES),
   state: Record<string, JsonTensor>;
 };
 const referenceBytes = new Uint8Array(readFileSync(new URL('reference.safetensors', FIXTURES)));
-
-/** Runs `body` and returns the GradlabError it throws. */
-function errorOf(body: () => unknown): GradlabError {
-  try {
-    body();
-  } catch (error) {
-    expect(error).toBeInstanceOf(GradlabError);
-    return error as GradlabError;
-  }
-  throw new Error('expected a GradlabError');
-}
 
 /** A file with the given header object and `dataBytes` bytes of data. */
 function fileWith(header: unknown, dataBytes: number, rawHeader?: string): Uint8Array {

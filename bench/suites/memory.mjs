@@ -1,6 +1,6 @@
 /**
- * Memory over a long run: 10,000 training steps of [784,30,30,10] (sigmoid, batch 10) with
- * gradlab's `trainStep`, reporting how much the WASM memory, `numModels()` and `numTensors()`
+ * Memory over a long run: 10,000 training steps (2,000 with --quick) of [784,30,30,10]
+ * (sigmoid, batch 10) with gradlab's `trainStep`, reporting how much the WASM memory, `numModels()` and `numTensors()`
  * grew after a 200-step warm-up (all should be 0: WebAssembly memory never shrinks, so any
  * per-step leak shows as growth), and the time per step.
  *
@@ -9,7 +9,6 @@
 import { loadGradlab, runIfMain } from '../harness.mjs';
 import { randomArray } from '../baselines/random.mjs';
 
-const GROUP = 'Memory: 10,000 steps of [784,30,30,10] sigmoid, batch 10';
 const SPEC = {
   input: [784],
   layers: [{ type: 'dense', units: 30, activation: 'sigmoid' }, { type: 'dense', units: 30, activation: 'sigmoid' }, { type: 'dense', units: 10 }],
@@ -45,8 +44,9 @@ export async function run(options) {
   const end = sample();
   model.dispose();
 
+  const group = `Memory: ${steps.toLocaleString('en-US')} steps of [784,30,30,10] sigmoid, batch 10`;
   const growth = (what, before, after) => ({
-    group: GROUP,
+    group,
     contender: `gradlab ${what}`,
     medianMs: elapsedMs / (steps - WARM_UP),
     value: before == null || after == null ? null : after - before,

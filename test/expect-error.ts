@@ -1,0 +1,28 @@
+/**
+ * Catching gradlab's typed errors in tests: the error must be a GradlabError, so its `code`,
+ * `arg`, `expected` and `actual` can be asserted.
+ */
+import { expect } from 'vitest';
+import { GradlabError } from '../dist/ts/index.js';
+
+/** Runs `body` and returns the GradlabError it throws (fails when it throws nothing or something else). */
+export function errorOf(body: () => unknown): GradlabError {
+  try {
+    body();
+  } catch (error) {
+    expect(error).toBeInstanceOf(GradlabError);
+    return error as GradlabError;
+  }
+  throw new Error('expected a GradlabError');
+}
+
+/** {@link errorOf} for an async `body`. */
+export async function errorOfAsync(body: () => Promise<unknown>): Promise<GradlabError> {
+  try {
+    await body();
+  } catch (error) {
+    expect(error).toBeInstanceOf(GradlabError);
+    return error as GradlabError;
+  }
+  throw new Error('expected a GradlabError');
+}
