@@ -3,6 +3,8 @@
  * errors, gradients of small known expressions, and ownership (dispose, scope, numTensors,
  * released tape nodes). Gradients of every op against finite differences: gradcheck.test.ts.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as gl from '../dist/ts/index.js';
 import { GradlabError, type Tensor } from '../dist/ts/index.js';
@@ -450,6 +452,22 @@ describe('ownership', () => {
     expect(gl.numTensors()).toBe(before);
     const error = errorOf(() => gl.scope(async () => gl.tensor([1])));
     expect(error.code).toBe('InvalidArgument');
+    expect(gl.numTensors()).toBe(before);
+  });
+
+  it('the FinalizationRegistry frees tensors that were collected undisposed', async () => {
+    setFlagsFromString('--expose-gc');
+    const collectGarbage = runInNewContext('gc') as () => void;
+    const before = gl.numTensors();
+    (() => {
+      for (let i = 0; i < 10; i++) gl.tensor([i, i + 1]);
+    })();
+    expect(gl.numTensors()).toBe(before + 10);
+    // Finalizers run some time after a collection: collect and yield until they have.
+    for (let round = 0; round < 100 && gl.numTensors() > before; round++) {
+      collectGarbage();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     expect(gl.numTensors()).toBe(before);
   });
 
