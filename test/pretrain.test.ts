@@ -141,6 +141,16 @@ describe('pretrain', () => {
     for (const m of [model, batchnorm, relu]) m.dispose();
   });
 
+  it('moves every entry of a layer: a PReLU slope learned by the autoencoder reaches the model', async () => {
+    const spec: ModelSpec = { input: [784], layers: [{ type: 'dense', units: 8, activation: { type: 'prelu' }, name: 'encoder' }, { type: 'dense', units: 10 }], loss: 'softmaxCrossEntropy' };
+    const model = await createModel(spec);
+    expect(model.stateDict()['encoder.alpha'].data[0]).toBeCloseTo(0.25, 6);
+    const report = pretrain(model, rows(0, 50), { method: 'autoencoder', epochs: 2, lr: 0.05 });
+    expect(report.layers[0].name).toBe('encoder');
+    expect(model.stateDict()['encoder.alpha'].data[0]).not.toBeCloseTo(0.25, 6);
+    model.dispose();
+  });
+
   it('replaces only the pretrained layers, reproducibly, and accepts a dataset', async () => {
     const run = async (seed: number) => {
       const model = await createModel(sigmoidNet([16, 12]), { seed: 7 });

@@ -246,7 +246,7 @@ export interface PretrainOptions {
   seed?: number;
   /** Momentum in [0, 1); default 0. */
   momentum?: number;
-  /** L2 weight cost on weights; default 0. */
+  /** L2 weight cost; default 0. RBMs apply it to W only; autoencoders through SGD's `weightDecay`. */
   weightDecay?: number;
   /** How many leading layers to pretrain; default every layer but the output layer. */
   layers?: number;
@@ -383,16 +383,33 @@ function squaredError(x: TensorData, reconstruction: Float32Array): number {
   return sum / x.shape[0];
 }
 
-/** What training one layer produced: the dense layer's new weight and bias. */
+/**
+ * One layer's state-dict entries keyed without the layer's name (`weight`, `bias`, and a
+ * PReLU activation's `alpha`), so they move between models where the layer has other names.
+ */
+type LayerState = Record<string, TensorData>;
+
+/** The entries of `state` named `<prefix>.<key>`, keyed by `key`. */
+function layerState(state: StateDict, prefix: string): LayerState {
+  const layer: LayerState = {};
+  for (const [name, value] of Object.entries(state)) if (name.startsWith(`${prefix}.`)) layer[name.slice(prefix.length + 1)] = value;
+  return layer;
+}
+
+/** `layer`'s entries renamed to `<prefix>.<key>`. */
+function named(prefix: string, layer: LayerState): StateDict {
+  return Object.fromEntries(Object.entries(layer).map(([key, value]) => [`${prefix}.${key}`, value]));
+}
+
+/** What training one layer produced: the dense layer's new entries and the errors. */
 interface Trained {
-  weight: TensorData;
-  bias?: TensorData;
+  layer: LayerState;
   loss: LayerPretrainReport['loss'];
   initialReconstructionError: number;
   reconstructionError: number[];
 }
 
-/** A dense layer spec without a name, so its entries are `0.weight` and `0.bias` in a fresh model. */
+/** A dense layer spec without a name or init, so its entries are `0.weight`, `0.bias`… in a fresh model. */
 function anonymous(spec: DenseSpec): DenseSpec {
   return { type: 'dense', units: spec.units, activation: spec.activation, bias: spec.bias };
 }
@@ -404,7 +421,7 @@ function anonymous(spec: DenseSpec): DenseSpec {
  * own their weights). With `crossEntropy` the decoder's logits go through a sigmoid
  * (sigmoidCrossEntropy); with `mse` it is linear.
  */
-function trainAutoencoder(core: Core, target: Target, x: TensorData, current: StateDict, settings: Settings, seed: number, onEpoch: (epoch: number, error: number) => void): Trained {
+function trainAutoencoder(core: Core, target: Target, x: TensorData, current: LayerState, settings: Settings, seed: number, onEpoch: (epoch: number, error: number) => void): Trained {
   const loss = settings.reconstruction ?? (inUnitInterval(x) ? 'crossEntropy' : 'mse');
   const spec: ModelSpec = {
     input: [target.inputSize],
@@ -414,10 +431,7 @@ function trainAutoencoder(core: Core, target: Target, x: TensorData, current: St
   };
   const autoencoder = createModelSync(core, spec, seed);
   try {
-    const state = autoencoder.stateDict();
-    state['0.weight'] = current[`${target.name}.weight`];
-    if (target.spec.bias !== false) state['0.bias'] = current[`${target.name}.bias`];
-    autoencoder.loadStateDict(state);
+    autoencoder.loadStateDict({ ...autoencoder.stateDict(), ...named('0', current) });
     const error = (): number => {
       const output = autoencoder.predict(x).data;
       if (loss === 'crossEntropy') for (let i = 0; i < output.length; i++) output[i] = sigmoid(output[i]);
@@ -435,8 +449,7 @@ function trainAutoencoder(core: Core, target: Target, x: TensorData, current: St
         onEpoch(epoch, reconstructionError[epoch]);
       },
     });
-    const trained = autoencoder.stateDict();
-    return { weight: trained['0.weight'], bias: trained['0.bias'], loss, initialReconstructionError, reconstructionError };
+    return { layer: layerState(autoencoder.stateDict(), '0'), loss, initialReconstructionError, reconstructionError };
   } finally {
     autoencoder.dispose();
   }
@@ -458,20 +471,20 @@ function trainRbm(core: Core, target: Target, x: TensorData, settings: Settings,
       onEpoch(epoch, reconstructionError[epoch]);
     }
     const { weight, hiddenBias } = rbm.parameters();
-    return { weight, bias: hiddenBias, loss: 'rbm', initialReconstructionError, reconstructionError };
+    return { layer: { weight, bias: hiddenBias }, loss: 'rbm', initialReconstructionError, reconstructionError };
   } finally {
     rbm.dispose();
   }
 }
 
 /** The target layer's output on `x` (`f(x·Wᵀ + b)`), through a model of that layer alone. */
-function propagate(core: Core, target: Target, x: TensorData, trained: Trained): TensorData {
-  const layer = createModelSync(core, { input: [target.inputSize], layers: [anonymous(target.spec)], loss: 'mse' });
+function propagate(core: Core, target: Target, x: TensorData, layer: LayerState): TensorData {
+  const model = createModelSync(core, { input: [target.inputSize], layers: [anonymous(target.spec)], loss: 'mse' });
   try {
-    layer.loadStateDict(trained.bias ? { '0.weight': trained.weight, '0.bias': trained.bias } : { '0.weight': trained.weight });
-    return layer.predict(x);
+    model.loadStateDict(named('0', layer));
+    return model.predict(x);
   } finally {
-    layer.dispose();
+    model.dispose();
   }
 }
 
@@ -500,11 +513,9 @@ export function pretrain(model: Model, data: TensorLike | Dataset, options: Pret
     const onEpoch = (epoch: number, reconstructionError: number): void => options.onEpoch?.({ layer: target.index, epoch, reconstructionError });
     const state = model.stateDict();
     const trained =
-      settings.method === 'rbm' ? trainRbm(core, target, x, settings, seed, onEpoch) : trainAutoencoder(core, target, x, state, settings, seed, onEpoch);
-    state[`${target.name}.weight`] = trained.weight;
-    if (trained.bias && target.spec.bias !== false) state[`${target.name}.bias`] = trained.bias;
-    model.loadStateDict(state);
-    x = propagate(core, target, x, trained);
+      settings.method === 'rbm' ? trainRbm(core, target, x, settings, seed, onEpoch) : trainAutoencoder(core, target, x, layerState(state, target.name), settings, seed, onEpoch);
+    model.loadStateDict({ ...state, ...named(target.name, trained.layer) });
+    x = propagate(core, target, x, trained.layer);
     const layerReport: LayerPretrainReport = {
       name: target.name,
       index: target.index,
