@@ -6,6 +6,7 @@ import { createModelSync } from '../../model.js';
 import { columnMeans, formatNumber, type Experiment, type ExperimentContext, type Plot, type Table } from '../experiment.js';
 import { mnistSplit } from '../data.js';
 import { measureHiddenLayers, mlp, sizesLabel } from '../nets.js';
+import { trainMeasuringSpeeds } from '../speeds.js';
 
 export interface VanishingNet {
   sizes: number[];
@@ -54,10 +55,9 @@ export const vanishing: Experiment<VanishingResult> = {
       }
       const model = createModelSync(context.core, spec, context.seed);
       const speedHistory: number[][] = [];
-      for (let epoch = 0; epoch < epochs; epoch++) {
-        model.fit(train, { epochs: 1, batchSize: 10, seed: context.seed * 7919 + epoch, diagnostics: 'none' });
-        speedHistory.push(measureHiddenLayers(model, train, sizes.length - 2).speeds);
-        context.progress(label, INIT_SEEDS + epoch + 1, total);
+      for (const measured of trainMeasuringSpeeds(model, train, { epochs, seed: context.seed, hidden: sizes.length - 2 })) {
+        speedHistory.push(measured.speeds);
+        context.progress(label, INIT_SEEDS + measured.epoch, total);
       }
       const testAccuracy = model.evaluate(test).accuracy ?? NaN;
       model.dispose();
