@@ -31,3 +31,6 @@ export { Tensor, tensor, scope, keep, numTensors, type TensorOptions, type Tenso
 export * from './ops.js';
 export * as kernels from './kernels.js';
 export { simdEnabled } from './kernels.js';
+export { createTrainer, Trainer, type CreateTrainerOptions, type TrainerFitOptions } from './trainer.js';
+export { capabilities, type Capabilities } from './capabilities.js';
+export type { CreateWorker, TrainerWorkerHandle } from './endpoint.js';

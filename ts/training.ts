@@ -63,7 +63,8 @@ export interface History {
   stopped: boolean;
 }
 
-function rowsOf(op: string, data: Dataset): { count: number; xRow: number; yRow: number } {
+/** Validates a dataset's shapes: its row count and the values per row of `x` and `y`. */
+export function rowsOf(op: string, data: Dataset): { count: number; xRow: number; yRow: number } {
   if (typeof data !== 'object' || data === null) invalidArgument(op, 'data', '{x, y}', describe(data));
   const { x, y } = data;
   const count = x?.shape?.[0];
@@ -83,7 +84,7 @@ function isIntegral(data: ArrayLike<number>): boolean {
 }
 
 /** Copies the rows `order[start..end)` of `source` (rows of `rowLength`) into `target`. */
-function gather(source: ArrayLike<number>, rowLength: number, order: ArrayLike<number>, start: number, end: number, target: Float32Array | Int32Array): void {
+export function gather(source: ArrayLike<number>, rowLength: number, order: ArrayLike<number>, start: number, end: number, target: Float32Array | Int32Array): void {
   for (let i = start; i < end; i++) {
     const from = order[i] * rowLength;
     const to = (i - start) * rowLength;
@@ -118,6 +119,11 @@ function identityOrder(count: number): Int32Array {
   return order;
 }
 
+/** The row order of one epoch: a seeded permutation, or 0..count-1 without shuffling (shared with the worker trainer). */
+export function epochOrder(model: Model, count: number, epoch: number, shuffle: boolean, seed: number): Int32Array {
+  return shuffle ? model.permutation(count, seed * 1_000_003 + epoch) : identityOrder(count);
+}
+
 /** Trains `model` on `data` for `epochs` epochs of mini-batches. */
 export function fit(model: Model, data: Dataset, options: FitOptions): History {
   const { epochs, batchSize } = options;
@@ -130,7 +136,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): History {
   const stepsPerEpoch = Math.ceil(count / batchSize);
   const history: History = { epochs: [], stopped: false };
   for (let epoch = 0; epoch < epochs && !history.stopped; epoch++) {
-    const order = shuffle ? model.permutation(count, seed * 1_000_003 + epoch) : identityOrder(count);
+    const order = epochOrder(model, count, epoch, shuffle, seed);
     const result: EpochResult = { epoch, loss: 0, steps: 0, skippedSteps: 0 };
     let lossSum = 0;
     const completed = forEachBatch(data, batchSize, order, (x, y, step) => {

@@ -1,0 +1,463 @@
+/**
+ * `createTrainer(spec)`: the model API, asynchronous, with the model in one or more workers so
+ * the calling thread never blocks on training.
+ *
+ * The caller drives training one step at a time: each step is one message round trip per
+ * worker (batches are drawn inside the workers from a dataset sent once), so progress,
+ * cancellation and the data-parallel average all happen here between steps.
+ *
+ * With `workers: N > 1` training is synchronous data parallelism (as PyTorch's
+ * DistributedDataParallel): every global batch is split into N contiguous shards, each
+ * worker computes its shard's gradients, the caller averages them weighted by rows, and every
+ * worker applies the same average, so the replicas (built from the same seed) stay
+ * identical. The averaged update equals a single worker's on the whole batch up to float
+ * summation order. BatchNorm normalises each shard with that shard's own statistics (DDP
+ * without SyncBatchNorm), so a data-parallel BatchNorm net trains like one with the smaller
+ * per-shard batch; its running statistics, like `predict`, `evaluate`, `stateDict` and
+ * `diagnostics`, come from worker 0 (DDP broadcasts rank 0's buffers).
+ */
+import { capabilities, type Capabilities } from './capabilities.js';
+import { WorkerConnection, type CreateWorker } from './endpoint.js';
+import { GradlabError, describe, invalidArgument } from './errors.js';
+import { GradientExchange, GradientLayout, SharedExchange, TransferExchange, gradientsOf, l2Norm, type Contribution, type StepUpdate } from './gradient-exchange.js';
+import type { GradientsResult, LayerDiagnostics, StateDict, StepResult, TensorData, TensorLike } from './model.js';
+import { validateSpec, type ModelSpec } from './spec.js';
+import { rowsOf, type Dataset, type EpochResult, type EvaluateResult, type History, type StepProgress } from './training.js';
+import { init, type WasmSource } from './wasm.js';
+import type { BatchSource, DatasetTransfer, ModelDescription, RemoteTrainerWorker, StepReply, StepRequest } from './worker-protocol.js';
+import * as Comlink from 'comlink';
+
+export interface CreateTrainerOptions {
+  /** Seed for the initial weights (every worker builds the same replica); default 0. */
+  seed?: number;
+  /** Workers to train on; more than one trains data-parallel. Default 1. */
+  workers?: number;
+  /** Where to load gradlab.wasm from (defaults to the packaged file); compiled once, shared with the workers. */
+  wasm?: WasmSource;
+  /**
+   * How data-parallel workers exchange gradients: `auto` (default) takes SharedArrayBuffer
+   * where the runtime has it and transferred buffers elsewhere; asking for `shared` where it
+   * is missing throws rather than falling back.
+   */
+  gradientExchange?: 'auto' | 'shared' | 'transfer';
+  /** Creates each worker from the worker script's URL (see {@link CreateWorker}). */
+  createWorker?: CreateWorker;
+}
+
+export interface TrainerFitOptions {
+  epochs: number;
+  batchSize: number;
+  /** Reshuffle every epoch (default true) with the seeded permutation, exactly as `Model.fit`. */
+  shuffle?: boolean;
+  seed?: number;
+  /** Evaluated (by worker 0) after every epoch when given. */
+  validationData?: Dataset;
+  /**
+   * Stops training within one step: the step in flight completes, `fit` resolves with
+   * `stopped: true` (the epochs so far, the last one partial), and the trainer stays usable.
+   */
+  signal?: AbortSignal;
+  /** Receives epoch, step, losses and (by default) per-layer diagnostics. */
+  onProgress?: (progress: StepProgress) => void;
+  /** Call `onProgress` every this many steps and after each epoch's last step; default 1. */
+  progressEvery?: number;
+  /** Include per-layer diagnostics in progress events (default true; one extra WASM call per event). */
+  progressDiagnostics?: boolean;
+}
+
+/** Which step a message carries, and what to collect when it completes. */
+interface StepTag {
+  epoch: number;
+  step: number;
+  /** The epoch's last step: its diagnostics go into the epoch result. */
+  last: boolean;
+  report: boolean;
+  diagnostics: boolean;
+}
+
+interface CompletedStep {
+  tag: StepTag;
+  result: StepResult;
+  diagnostics?: LayerDiagnostics[];
+}
+
+/** Splits `rows` rows into `parts` contiguous shards, the first ones one row longer: [start, end) each. */
+function shards(start: number, rows: number, parts: number): [number, number][] {
+  const base = Math.floor(rows / parts);
+  const extra = rows % parts;
+  const ranges: [number, number][] = [];
+  for (let rank = 0, at = start; rank < parts; rank++) {
+    const size = base + (rank < extra ? 1 : 0);
+    ranges.push([at, at + size]);
+    at += size;
+  }
+  return ranges;
+}
+
+/** Rows `[start, end)` of an explicit batch whose rows hold `xRow` and `yRow` values. */
+function sliceRows(x: TensorLike, y: TensorLike, xRow: number, yRow: number, start: number, end: number): { x: TensorLike; y: TensorLike } {
+  const rows = (tensor: TensorLike, length: number) => ({
+    shape: [end - start, ...tensor.shape.slice(1)],
+    data: Array.prototype.slice.call(tensor.data, start * length, end * length) as ArrayLike<number>,
+  });
+  return { x: rows(x, xRow), y: rows(y, yRow) };
+}
+
+/** Whether `y` holds class indices, by the same rule as `Model`: Int32Array, or any non-f32 array for softmaxCrossEntropy. */
+function holdsClasses(spec: ModelSpec, y: TensorLike): boolean {
+  return y.data instanceof Int32Array || (spec.loss === 'softmaxCrossEntropy' && !(y.data instanceof Float32Array));
+}
+
+/** Copies a dataset into buffers the trainer owns (shared when `shared`), typed as the model reads them. */
+function packDataset(spec: ModelSpec, data: Dataset, shared: boolean, shuffle: boolean, seed: number): DatasetTransfer {
+  rowsOf('fit', data);
+  const allocate = (length: number) => (shared ? new SharedArrayBuffer(length * 4) : new ArrayBuffer(length * 4));
+  const x = new Float32Array(allocate(data.x.data.length));
+  x.set(data.x.data);
+  const classes = holdsClasses(spec, data.y);
+  const y = classes ? new Int32Array(allocate(data.y.data.length)) : new Float32Array(allocate(data.y.data.length));
+  if (classes && !(data.y.data instanceof Int32Array)) {
+    for (let i = 0; i < data.y.data.length; i++) {
+      if (!Number.isInteger(data.y.data[i])) invalidArgument('fit', 'data.y', 'integer class indices', describe(data.y.data[i]));
+    }
+  }
+  y.set(data.y.data);
+  return { x: { shape: [...data.x.shape], data: x }, y: { shape: [...data.y.shape], data: y }, shuffle, seed };
+}
+
+/** The transferables of a dataset (none when its buffers are shared). */
+function transferablesOf(dataset: DatasetTransfer): ArrayBuffer[] {
+  return [dataset.x.data.buffer, dataset.y.data.buffer].filter((buffer): buffer is ArrayBuffer => buffer instanceof ArrayBuffer);
+}
+
+/** A model trained in workers. Create it with {@link createTrainer}; end it with `dispose()`. */
+export class Trainer {
+  /** The validated spec with defaults filled in. */
+  readonly spec: ModelSpec;
+  readonly inputShape: number[];
+  readonly outputShape: number[];
+  readonly entries: ModelDescription['entries'];
+  /** How many workers train (data parallel when more than one). */
+  readonly workers: number;
+  /** The runtime report, with the gradient exchange this trainer uses. */
+  readonly capabilities: Capabilities;
+  private readonly connections: WorkerConnection[];
+  private readonly exchange?: GradientExchange;
+  private readonly shared: boolean;
+  /** Averaged gradients waiting to be applied with the next message (data parallel only). */
+  private pending?: { tag: StepTag; update: StepUpdate };
+  private failure?: GradlabError;
+  private fitting = false;
+  private nextDataset = 1;
+
+  /** @internal Use {@link createTrainer}. */
+  constructor(spec: ModelSpec, description: ModelDescription, connections: WorkerConnection[], report: Capabilities) {
+    this.spec = spec;
+    this.inputShape = description.inputShape;
+    this.outputShape = description.outputShape;
+    this.entries = description.entries;
+    this.connections = connections;
+    this.workers = connections.length;
+    this.capabilities = report;
+    this.shared = report.gradientExchange === 'shared';
+    if (connections.length > 1) {
+      const layout = new GradientLayout(description.entries);
+      this.exchange = this.shared ? new SharedExchange(layout, connections.length) : new TransferExchange(layout, connections.length);
+    }
+  }
+
+  /** @internal Called by {@link createTrainer} once the models exist. */
+  async connectExchange(): Promise<void> {
+    const exchange = this.exchange;
+    if (exchange) await this.all((remote, rank) => remote.setExchange(exchange.setup(rank)));
+  }
+
+  /** @internal Records that a worker died and ends the others. */
+  retire(error: GradlabError): void {
+    if (this.failure) return;
+    this.failure = error;
+    for (const connection of this.connections) void connection.close(error);
+  }
+
+  private live(op: string): void {
+    if (this.failure) {
+      if (this.failure.code === 'Disposed') throw new GradlabError({ code: 'Disposed', op, message: `${op}: the trainer has been disposed` });
+      throw this.failure;
+    }
+  }
+
+  /** Training calls take turns: a step in the middle of `fit` would break its data-parallel pipeline. */
+  private idle(op: string): void {
+    this.live(op);
+    if (this.fitting) throw new GradlabError({ code: 'InvalidState', op, message: `${op}: this trainer is fitting; await the running fit first` });
+  }
+
+  /** Calls every worker (rank order). */
+  private all<R>(body: (remote: RemoteTrainerWorker, rank: number) => Promise<R>): Promise<R[]> {
+    return Promise.all(this.connections.map((connection, rank) => connection.call((remote) => body(remote, rank))));
+  }
+
+  /** Calls worker 0, which holds the reference replica. */
+  private first<R>(op: string, body: (remote: RemoteTrainerWorker) => Promise<R>): Promise<R> {
+    this.live(op);
+    return this.connections[0].call(body);
+  }
+
+  /** Sends each worker its request, transferring any gradients it carries. */
+  private send(requests: StepRequest[]): Promise<StepReply[]> {
+    return this.all((remote, rank) => {
+      const request = requests[rank];
+      const grads = request.apply?.grads;
+      return remote.step(Comlink.transfer(request, grads ? [grads.buffer] : []));
+    });
+  }
+
+  /**
+   * One training step: one round trip per worker. With one worker the step completes in the
+   * reply. Data parallel, the message also applies the previous step's average, so a step
+   * completes with the next message or with {@link flush}.
+   */
+  private async step(sources: BatchSource[], tag: StepTag): Promise<CompletedStep[]> {
+    if (!this.exchange) {
+      const [reply] = await this.send([{ batch: { source: sources[0], mode: 'trainStep', diagnostics: tag.diagnostics, bank: 0 } }]);
+      return [{ tag, result: reply.trained as StepResult, diagnostics: reply.diagnostics }];
+    }
+    const previous = this.pending;
+    this.pending = undefined;
+    const bank = this.exchange.nextBank();
+    const replies = await this.send(sources.map((source, rank) => ({ apply: previous?.update.requests[rank], batch: { source, mode: 'gradients', diagnostics: false, bank } })));
+    this.pending = { tag, update: this.update(replies, bank, tag.diagnostics) };
+    return previous ? [this.completed(previous.tag, replies)] : [];
+  }
+
+  /** Applies the average still pending, if any (data parallel). */
+  private async flush(): Promise<CompletedStep[]> {
+    const previous = this.pending;
+    if (!previous) return [];
+    this.pending = undefined;
+    const replies = await this.send(previous.update.requests.map((apply) => ({ apply })));
+    return [this.completed(previous.tag, replies)];
+  }
+
+  /** The update of a step from the workers' replies; only worker 0 reads diagnostics. */
+  private update(replies: StepReply[], bank: 0 | 1, diagnostics: boolean): StepUpdate {
+    const exchange = this.exchange as GradientExchange;
+    return exchange.update(
+      replies.map((reply) => reply.gradients),
+      bank,
+      replies.map((_, rank) => diagnostics && rank === 0),
+    );
+  }
+
+  private completed(tag: StepTag, replies: StepReply[]): CompletedStep {
+    return { tag, result: replies[0].applied as StepResult, diagnostics: replies[0].diagnostics };
+  }
+
+  /** The batch sources of rows `[start, end)` of a held dataset: one per worker. */
+  private datasetSources(dataset: number, epoch: number, start: number, end: number): BatchSource[] {
+    return shards(start, end - start, this.workers).map(([from, to]) => ({ dataset, epoch, start: from, end: to }));
+  }
+
+  /** The batch sources of an explicit batch: the whole batch, or one shard per worker. */
+  private explicitSources(x: TensorLike, y: TensorLike): BatchSource[] {
+    if (this.workers === 1) return [{ x, y }];
+    const { count, xRow, yRow } = rowsOf('trainStep', { x, y });
+    return shards(0, count, this.workers).map(([from, to]) => sliceRows(x, y, xRow, yRow, from, to));
+  }
+
+  /** Sends a dataset once to the given workers (default all): one shared copy, or a transferred copy each. */
+  private async hold(data: Dataset, shuffle: boolean, seed: number, ranks = this.connections.map((_, rank) => rank)): Promise<number> {
+    const id = this.nextDataset++;
+    const sharedCopy = this.shared ? packDataset(this.spec, data, true, shuffle, seed) : undefined;
+    await Promise.all(
+      ranks.map((rank) => {
+        const dataset = sharedCopy ?? packDataset(this.spec, data, false, shuffle, seed);
+        return this.connections[rank].call((remote) => remote.holdDataset(id, Comlink.transfer(dataset, transferablesOf(dataset))));
+      }),
+    );
+    return id;
+  }
+
+  private async drop(id: number, ranks = this.connections.map((_, rank) => rank)): Promise<void> {
+    if (this.failure) return;
+    await Promise.all(ranks.map((rank) => this.connections[rank].call((remote) => remote.dropDataset(id))));
+  }
+
+  /**
+   * Trains on a whole dataset in mini-batches inside the workers (see {@link TrainerFitOptions}).
+   * One worker gives exactly `Model.fit`'s result for the same seed.
+   */
+  async fit(data: Dataset, options: TrainerFitOptions): Promise<History> {
+    const { epochs, batchSize } = options;
+    if (!Number.isInteger(epochs) || epochs < 0) invalidArgument('fit', 'epochs', 'a non-negative integer', describe(epochs));
+    if (!Number.isInteger(batchSize) || batchSize < 1) invalidArgument('fit', 'batchSize', 'a positive integer', describe(batchSize));
+    const every = options.progressEvery ?? 1;
+    if (!Number.isInteger(every) || every < 1) invalidArgument('fit', 'progressEvery', 'a positive integer', describe(every));
+    const { count } = rowsOf('fit', data);
+    this.idle('fit');
+    this.fitting = true;
+    let dataset: number | undefined;
+    let validation: number | undefined;
+    try {
+      dataset = await this.hold(data, options.shuffle ?? true, options.seed ?? 0);
+      if (options.validationData) validation = await this.hold(options.validationData, false, 0, [0]);
+      return await this.epochs(dataset, validation, count, options);
+    } finally {
+      this.pending = undefined;
+      this.fitting = false;
+      if (dataset !== undefined) await this.drop(dataset);
+      if (validation !== undefined) await this.drop(validation, [0]);
+    }
+  }
+
+  /** The epochs of {@link fit} over held datasets, recording steps as they complete. */
+  private async epochs(dataset: number, validation: number | undefined, count: number, options: TrainerFitOptions): Promise<History> {
+    const { epochs, batchSize, signal, onProgress } = options;
+    const every = options.progressEvery ?? 1;
+    const withDiagnostics = options.progressDiagnostics ?? true;
+    const stepsPerEpoch = Math.ceil(count / batchSize);
+    const history: History = { epochs: [], stopped: false };
+    let taken = 0;
+    for (let epoch = 0; epoch < epochs && !history.stopped; epoch++) {
+      const result: EpochResult = { epoch, loss: 0, steps: 0, skippedSteps: 0 };
+      let lossSum = 0;
+      const record = ({ tag, result: outcome, diagnostics }: CompletedStep) => {
+        result.steps++;
+        if (outcome.applied) lossSum += outcome.loss;
+        else {
+          result.skippedSteps++;
+          result.nonFiniteAt ??= outcome.nonFiniteAt;
+        }
+        if (tag.last && diagnostics) result.diagnostics = diagnostics;
+        if (tag.report) onProgress?.({ ...outcome, epoch, step: tag.step, stepsPerEpoch, ...(withDiagnostics && diagnostics ? { diagnostics } : {}) });
+      };
+      for (let step = 0; step < stepsPerEpoch; step++) {
+        if (signal?.aborted) {
+          history.stopped = true;
+          break;
+        }
+        const last = step === stepsPerEpoch - 1;
+        const report = onProgress !== undefined && ((taken++ + 1) % every === 0 || last);
+        const start = step * batchSize;
+        const sources = this.datasetSources(dataset, epoch, start, Math.min(start + batchSize, count));
+        (await this.step(sources, { epoch, step, last, report, diagnostics: last || (report && withDiagnostics) })).forEach(record);
+      }
+      (await this.flush()).forEach(record);
+      const applied = result.steps - result.skippedSteps;
+      result.loss = applied > 0 ? lossSum / applied : NaN;
+      if (validation !== undefined) result.validation = await this.first('fit', (remote) => remote.evaluateDataset(validation, Math.max(batchSize, 256)));
+      history.epochs.push(result);
+    }
+    return history;
+  }
+
+  /** One optimiser step on a batch (data parallel: split across the workers, then averaged). */
+  async trainStep(x: TensorLike, y: TensorLike): Promise<StepResult> {
+    this.idle('trainStep');
+    const tag: StepTag = { epoch: 0, step: 0, last: false, report: false, diagnostics: false };
+    const completed = [...(await this.step(this.explicitSources(x, y), tag)), ...(await this.flush())];
+    return completed[0].result;
+  }
+
+  /** The gradient of the total loss for every parameter (data parallel: the row-weighted average of the shards'). */
+  async gradients(x: TensorLike, y: TensorLike): Promise<GradientsResult> {
+    this.idle('gradients');
+    if (!this.exchange) return this.first('gradients', (remote) => remote.gradients(x, y));
+    const sources = this.explicitSources(x, y);
+    const bank = this.exchange.nextBank();
+    const replies = await this.send(sources.map((source) => ({ batch: { source, mode: 'gradients', diagnostics: false, bank } })));
+    const contributions: (Contribution | undefined)[] = replies.map((reply) => reply.gradients);
+    const averaged = new Float32Array(this.exchange.layout.length);
+    this.exchange.average(contributions, bank, averaged);
+    return { ...this.exchange.losses(contributions), gradNorm: l2Norm(averaged), grads: gradientsOf(this.exchange.layout, averaged) };
+  }
+
+  /** Inference on worker 0: the last layer's raw output. */
+  async predict(x: TensorLike): Promise<TensorData> {
+    return this.first('predict', (remote) => remote.predict(x));
+  }
+
+  /** Mean data loss and arg-max accuracy over a dataset (on worker 0). */
+  async evaluate(data: Dataset, options: { batchSize?: number } = {}): Promise<EvaluateResult> {
+    this.live('evaluate');
+    const id = await this.hold(data, false, 0, [0]);
+    try {
+      return await this.first('evaluate', (remote) => remote.evaluateDataset(id, options.batchSize ?? 256));
+    } finally {
+      await this.drop(id, [0]);
+    }
+  }
+
+  /** Every parameter and buffer by PyTorch name (worker 0's replica). */
+  async stateDict(): Promise<StateDict> {
+    return this.first('stateDict', (remote) => remote.stateDict());
+  }
+
+  /** Replaces every parameter and buffer in every replica; names and shapes must match exactly. */
+  async loadStateDict(dict: Record<string, TensorLike>): Promise<void> {
+    this.live('loadStateDict');
+    await this.all((remote) => remote.loadStateDict(dict));
+  }
+
+  /** Training mode (batch statistics) or evaluation mode, in every replica. */
+  async setTraining(on: boolean): Promise<void> {
+    this.live('setTraining');
+    await this.all((remote) => remote.setTraining(on));
+  }
+
+  /** Per-layer diagnostics of the last step (worker 0). */
+  async diagnostics(): Promise<LayerDiagnostics[]> {
+    return this.first('diagnostics', (remote) => remote.diagnostics());
+  }
+
+  /** Terminates the workers, freeing everything they hold; pending calls reject with `Disposed`. */
+  async dispose(): Promise<void> {
+    const disposed = new GradlabError({ code: 'Disposed', op: 'dispose', message: 'the trainer has been disposed' });
+    if (!this.failure) this.failure = disposed;
+    await Promise.all(this.connections.map((connection) => connection.close(disposed)));
+  }
+}
+
+/** Chooses the gradient exchange; never falls back silently from an explicit choice. */
+function chooseExchange(report: Capabilities, wanted: CreateTrainerOptions['gradientExchange'] = 'auto'): Capabilities {
+  if (wanted === 'auto') return report;
+  if (wanted === 'shared' && !report.sharedArrayBuffer) {
+    throw new GradlabError({ code: 'InvalidState', op: 'createTrainer', arg: 'gradientExchange', expected: 'a runtime with SharedArrayBuffer', actual: report.reason, message: `createTrainer: gradientExchange 'shared' needs SharedArrayBuffer, but ${report.reason}` });
+  }
+  if (wanted !== 'shared' && wanted !== 'transfer') invalidArgument('createTrainer', 'gradientExchange', "'auto', 'shared' or 'transfer'", describe(wanted));
+  return { ...report, gradientExchange: wanted, reason: `options.gradientExchange asked for '${wanted}'` };
+}
+
+/**
+ * Starts `workers` workers, each building the model from `spec` and `seed` in its own WASM
+ * instance. Rejects with the worker's `GradlabError` (e.g. `InvalidSpec`) when the spec is bad.
+ */
+export async function createTrainer(spec: ModelSpec, options: CreateTrainerOptions = {}): Promise<Trainer> {
+  const validated = validateSpec(spec);
+  const count = options.workers ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > 64) invalidArgument('createTrainer', 'workers', 'an integer in [1, 64]', describe(count));
+  const report = chooseExchange(await capabilities(), options.gradientExchange);
+  if (report.workers === null) {
+    throw new GradlabError({ code: 'InvalidState', op: 'createTrainer', message: 'createTrainer: this runtime has no workers; use createModel to train in-thread' });
+  }
+  const { module } = await init(options.wasm);
+  let trainer: Trainer | undefined;
+  let early: GradlabError | undefined;
+  const onFailure = (error: GradlabError) => (trainer ? trainer.retire(error) : (early ??= error));
+  const opened = await Promise.allSettled(Array.from({ length: count }, () => WorkerConnection.open(options.createWorker, onFailure)));
+  const connections = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+  const seed = options.seed ?? 0;
+  try {
+    const refused = opened.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (refused) throw refused.reason;
+    const [description] = await Promise.all(connections.map((connection) => connection.call((remote) => remote.create(module, validated, seed))));
+    if (early) throw early;
+    trainer = new Trainer(validated, description, connections, report);
+    await trainer.connectExchange();
+    return trainer;
+  } catch (error) {
+    const reason = error instanceof GradlabError ? error : new GradlabError({ code: 'WorkerDied', op: 'createTrainer', message: `createTrainer: ${error instanceof Error ? error.message : String(error)}` });
+    await Promise.all(connections.map((connection) => connection.close(reason)));
+    throw error;
+  }
+}
