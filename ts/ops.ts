@@ -7,7 +7,7 @@
  * Kind codes mirror crates/wasm/src/tensor_abi.rs.
  */
 import { describe, invalidArgument } from './errors.js';
-import { created, runtime, tensor, Tensor } from './tensor.js';
+import { runtime, tensor, Tensor, tensorFromCall } from './tensor.js';
 
 /** A tensor, or a number used as a scalar `[]` tensor. */
 export type Operand = Tensor | number;
@@ -50,7 +50,7 @@ function withOperand<T>(op: string, arg: string, operand: Operand, body: (x: Ten
 
 function binary(op: keyof typeof BINARY, a: Operand, b: Operand): Tensor {
   return withOperand(op, 'a', a, (left) =>
-    withOperand(op, 'b', b, (right) => created((fns, out) => fns.gl_op_binary(BINARY[op], handleOf(op, 'a', left), handleOf(op, 'b', right), out))),
+    withOperand(op, 'b', b, (right) => tensorFromCall((fns, out) => fns.gl_op_binary(BINARY[op], handleOf(op, 'a', left), handleOf(op, 'b', right), out))),
   );
 }
 
@@ -76,7 +76,7 @@ export function div(a: Operand, b: Operand): Tensor {
 
 function unary(op: keyof typeof UNARY, x: Tensor, alpha = 0): Tensor {
   if (typeof alpha !== 'number') invalidArgument(op, 'alpha', 'a number', describe(alpha));
-  return created((fns, out) => fns.gl_op_unary(UNARY[op], alpha, handleOf(op, 'x', x), out));
+  return tensorFromCall((fns, out) => fns.gl_op_unary(UNARY[op], alpha, handleOf(op, 'x', x), out));
 }
 
 /** `eˣ` elementwise. */
@@ -149,7 +149,7 @@ export interface MatmulOptions {
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   const transposeA = options.transposeA ? 1 : 0;
   const transposeB = options.transposeB ? 1 : 0;
-  return created((fns, out) => fns.gl_op_matmul(handleOf('matmul', 'a', a), handleOf('matmul', 'b', b), transposeA, transposeB, out));
+  return tensorFromCall((fns, out) => fns.gl_op_matmul(handleOf('matmul', 'a', a), handleOf('matmul', 'b', b), transposeA, transposeB, out));
 }
 
 export interface ReduceOptions {
@@ -166,7 +166,7 @@ function reduce(op: keyof typeof REDUCE, x: Tensor, options: ReduceOptions): Ten
     invalidArgument(op, 'axis', 'an integer', describe(axis));
   }
   const handle = handleOf(op, 'x', x);
-  return created((fns, out) => fns.gl_op_reduce(REDUCE[op], handle, axis === undefined ? 0 : 1, axis ?? 0, keepdim ? 1 : 0, out));
+  return tensorFromCall((fns, out) => fns.gl_op_reduce(REDUCE[op], handle, axis === undefined ? 0 : 1, axis ?? 0, keepdim ? 1 : 0, out));
 }
 
 /** The sum of all elements (`[]`), or along `axis`. */
@@ -181,7 +181,7 @@ export function mean(x: Tensor, options: ReduceOptions = {}): Tensor {
 
 /** Mean squared error over all elements (PyTorch's `MSELoss`); equal shapes; returns `[]`. */
 export function mseLoss(prediction: Tensor, target: Tensor): Tensor {
-  return created((fns, out) => fns.gl_op_loss(LOSS.mseLoss, handleOf('mseLoss', 'prediction', prediction), handleOf('mseLoss', 'target', target), out));
+  return tensorFromCall((fns, out) => fns.gl_op_loss(LOSS.mseLoss, handleOf('mseLoss', 'prediction', prediction), handleOf('mseLoss', 'target', target), out));
 }
 
 /**
@@ -198,7 +198,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array | readonl
     if (bad !== undefined) invalidArgument(op, 'labels', 'integer class indices', describe(bad));
   }
   const { core } = runtime();
-  return core.withStaged(labels, (ptr, len) => created((fns, out) => fns.gl_op_softmax_cross_entropy(handle, ptr, len, out)), 'i32');
+  return core.withStaged(labels, (ptr, len) => tensorFromCall((fns, out) => fns.gl_op_softmax_cross_entropy(handle, ptr, len, out)), 'i32');
 }
 
 /**
@@ -208,5 +208,5 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array | readonl
  */
 export function sigmoidCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   const op = 'sigmoidCrossEntropy';
-  return created((fns, out) => fns.gl_op_loss(LOSS.sigmoidCrossEntropy, handleOf(op, 'logits', logits), handleOf(op, 'targets', targets), out));
+  return tensorFromCall((fns, out) => fns.gl_op_loss(LOSS.sigmoidCrossEntropy, handleOf(op, 'logits', logits), handleOf(op, 'targets', targets), out));
 }

@@ -74,7 +74,7 @@ function scratchSlot(rt: Runtime, index: number): number {
  * @internal Runs an export that creates a tensor and writes its handle to `out`; returns the
  * new tensor (tracked by the current scope), or throws the instance's typed error.
  */
-export function created(call: (fns: TensorExports, out: number) => number): Tensor {
+export function tensorFromCall(call: (fns: TensorExports, out: number) => number): Tensor {
   const rt = runtime();
   rt.core.check(call(rt.fns, rt.scratch + SLOT_OUT * 4));
   return adopt(rt, scratchSlot(rt, SLOT_OUT));
@@ -256,7 +256,7 @@ export function tensor(values: TensorValues, shape?: readonly number[], options:
   const rt = runtime();
   return rt.core.withStaged(dims, (shapePtr, rank) =>
     rt.core.withStaged(flat.data, (dataPtr, len) =>
-      created((fns, out) => fns.gl_tensor_from(dataPtr, len, shapePtr, rank, requiresGrad ? 1 : 0, out)),
+      tensorFromCall((fns, out) => fns.gl_tensor_from(dataPtr, len, shapePtr, rank, requiresGrad ? 1 : 0, out)),
     ),
   'i32');
 }
@@ -297,24 +297,24 @@ const scopes: Set<Tensor>[] = [];
  * scope. If `body` throws, everything it created is disposed. `body` must be synchronous.
  */
 export function scope<T>(body: () => T): T {
-  const created = new Set<Tensor>();
-  scopes.push(created);
+  const made = new Set<Tensor>();
+  scopes.push(made);
   let result: T;
   try {
     result = body();
   } catch (error) {
     scopes.pop();
-    for (const tensor of created) tensor.dispose();
+    for (const tensor of made) tensor.dispose();
     throw error;
   }
   scopes.pop();
   if (result instanceof Promise) {
-    for (const tensor of created) tensor.dispose();
+    for (const tensor of made) tensor.dispose();
     invalidArgument('scope', 'body', 'a synchronous function', 'a function that returned a Promise');
   }
   const returned = new Set<Tensor>();
   collectTensors(result, returned);
-  for (const tensor of created) {
+  for (const tensor of made) {
     if (returned.has(tensor)) scopes[scopes.length - 1]?.add(tensor);
     else tensor.dispose();
   }
@@ -343,7 +343,7 @@ function untracked<T>(make: () => T): T {
 
 /** Removes `tensor` from every open scope so that none disposes it; returns it. */
 export function keep<T extends Tensor>(tensor: T): T {
-  for (const created of scopes) created.delete(tensor);
+  for (const made of scopes) made.delete(tensor);
   return tensor;
 }
 
