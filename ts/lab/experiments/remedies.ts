@@ -31,6 +31,10 @@ export interface RemedyRow {
   speedRatio: number;
   weightGradRatio: number;
   testAccuracy: number;
+  /** True when the non-finite guard refused steps during training (a gradient exploded). */
+  diverged: boolean;
+  /** Where the first refused step went non-finite. */
+  nonFiniteAt: string | null;
 }
 
 export interface DepthRow {
@@ -89,10 +93,20 @@ export const remedies: Experiment<RemediesResult> = {
       const model = createModelSync(context.core, mlp(SIZES, options), context.seed);
       if (prepare) await prepare(model, train, context);
       const { speeds, weightGradNorms } = measureHiddenLayers(model, train, hidden);
-      model.fit(train, { epochs, batchSize: 10, seed: context.seed, diagnostics: 'none' });
+      const history = model.fit(train, { epochs, batchSize: 10, seed: context.seed, diagnostics: 'none' });
+      const refused = history.epochs.find((epoch) => epoch.skippedSteps > 0);
       const testAccuracy = model.evaluate(test).accuracy ?? NaN;
       model.dispose();
-      rows.push({ remedy, speeds, weightGradNorms, speedRatio: ratio(speeds), weightGradRatio: ratio(weightGradNorms), testAccuracy });
+      rows.push({
+        remedy,
+        speeds,
+        weightGradNorms,
+        speedRatio: ratio(speeds),
+        weightGradRatio: ratio(weightGradNorms),
+        testAccuracy,
+        diverged: refused !== undefined,
+        nonFiniteAt: refused?.nonFiniteAt ?? null,
+      });
       context.progress('remedies', ++done, total);
     }
     const depthSweep: DepthRow[] = [];
@@ -116,7 +130,7 @@ export const remedies: Experiment<RemediesResult> = {
     return [
       {
         title: `Each remedy at initialisation, and test accuracy after ${result.epochs} epochs`,
-        columns: ['remedy', ...layerColumns('speed h'), 'speed last/first', ...layerColumns('‖∂W‖ h'), '‖∂W‖ last/first', 'test acc'],
+        columns: ['remedy', ...layerColumns('speed h'), 'speed last/first', ...layerColumns('‖∂W‖ h'), '‖∂W‖ last/first', 'test acc', 'diverged'],
         rows: result.rows.map((row) => [
           row.remedy,
           ...row.speeds.map(formatNumber),
@@ -124,8 +138,11 @@ export const remedies: Experiment<RemediesResult> = {
           ...row.weightGradNorms.map(formatNumber),
           `${formatNumber(row.weightGradRatio)}×`,
           formatNumber(row.testAccuracy),
+          row.diverged ? `yes (${row.nonFiniteAt})` : 'no',
         ]),
-        note: 'A ratio near 1 means every layer learns at a similar rate; the sigmoid baseline learns its first layer far slower than its last.',
+        note:
+          'A ratio near 1 means every layer learns at a similar rate; the sigmoid baseline learns its first layer far slower than its last. ' +
+          '"diverged" means the non-finite guard refused steps: the weights stay where they were before the gradient exploded.',
       },
       {
         title: 'Depth sweep: sigmoid nets of width 30, plain and with residual connections',
