@@ -26,6 +26,7 @@ export {
   type TensorLike,
 } from './model.js';
 export { encodeSafetensors, decodeSafetensors, safetensorsMetadata, toSafetensors, fromSafetensors } from './safetensors.js';
+export { addingProblem, firstSymbolTask, addingAccuracy, type AddingProblemOptions, type FirstSymbolOptions, type RegressionTask, type ClassificationTask } from './tasks.js';
 export { fit, evaluate, type Dataset, type EpochResult, type EvaluateResult, type FitOptions, type History, type StepProgress } from './training.js';
 export { Tensor, tensor, scope, keep, numTensors, type TensorOptions, type TensorValues, type NestedArray } from './tensor.js';
 export * from './ops.js';

@@ -1,0 +1,145 @@
+/**
+ * Long-range sequence tasks for recurrent nets, generated inside WASM from a seed so Node and
+ * browsers produce the same data (`gradlab_core::tasks`). Both hide what the target needs far
+ * from the last step, where a recurrent layer without `returnSequences` is read.
+ *
+ * ```ts
+ * const train = await addingProblem({ length: 50, count: 4096, seed: 1 });
+ * const test = await addingProblem({ length: 50, count: 1000, seed: 2 });
+ * const model = await createModel({ input: [50, 2], layers: [{ type: 'lstm', units: 32, forgetBias: 1 }, { type: 'dense', units: 1 }], loss: 'mse', optimizer: { type: 'adam', lr: 3e-3 }, clip: { norm: 1 } });
+ * model.trainStep(train.x, train.y);
+ * addingAccuracy(model.predict(test.x), test.y); // share within 0.04
+ * ```
+ */
+import { describe, invalidArgument, shapeMismatch, shapeString, GradlabError } from './errors.js';
+import type { Labels, TensorData, TensorLike } from './model.js';
+import { init, type Core } from './wasm.js';
+
+interface TaskExports {
+  gl_task_adding(length: number, count: number, seedLow: number, seedHigh: number, xPtr: number, xLen: number, yPtr: number, yLen: number): number;
+  gl_task_first_symbol(length: number, count: number, classes: number, seedLow: number, seedHigh: number, xPtr: number, xLen: number, yPtr: number, yLen: number): number;
+}
+
+/** The most input values one generated task may hold (as `gradlab_core::tasks::MAX_TASK_VALUES`). */
+const MAX_TASK_VALUES = 2 ** 27;
+
+export interface AddingProblemOptions {
+  /** T, the number of time steps (≥ 2). */
+  length: number;
+  /** How many sequences. */
+  count: number;
+  /** Seed of the generator (default 0). */
+  seed?: number;
+}
+
+export interface FirstSymbolOptions {
+  /** T, the number of time steps (≥ 1). */
+  length: number;
+  /** How many sequences. */
+  count: number;
+  /** How many symbols (default 4; chance accuracy is 1/classes). */
+  classes?: number;
+  /** Seed of the generator (default 0). */
+  seed?: number;
+}
+
+/** Sequences `x` [count, T, features] with float targets `y`. */
+export interface RegressionTask {
+  x: TensorData;
+  y: TensorData;
+}
+
+/** Sequences `x` [count, T, features] with class labels `y` [count]. */
+export interface ClassificationTask {
+  x: TensorData;
+  y: Labels;
+}
+
+function positiveInteger(op: string, arg: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value >= 2 ** 31) {
+    invalidArgument(op, arg, `an integer ≥ ${min}`, describe(value));
+  }
+  return value;
+}
+
+function seedParts(op: string, seed: unknown): [number, number] {
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) invalidArgument(op, 'seed', 'a non-negative safe integer', describe(seed));
+  return [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];
+}
+
+function inputSize(op: string, count: number, length: number, features: number): number {
+  const size = count * length * features;
+  if (size > MAX_TASK_VALUES) {
+    throw new GradlabError({
+      code: 'TooLarge',
+      op,
+      arg: 'count',
+      expected: `at most ${MAX_TASK_VALUES} input values`,
+      actual: `${size} ([${count}, ${length}, ${features}])`,
+      message: `${op}: ${count} sequences of ${length} × ${features} values exceed the limit of ${MAX_TASK_VALUES}`,
+    });
+  }
+  return size;
+}
+
+/** Runs `call` with fresh output buffers for x (`xLen` f32) and y (`count` 32-bit values); returns copies. */
+function generate(core: Core, xLen: number, count: number, call: (xPtr: number, yPtr: number) => number): { x: Float32Array; y: Float32Array } {
+  const { result: y, values: x } = core.withOut(xLen, (xPtr) => core.withOut(count, (yPtr) => core.check(call(xPtr, yPtr))).values);
+  return { x, y };
+}
+
+/**
+ * The adding problem (Hochreiter & Schmidhuber 1997, experiment 4; the variant of Le, Jaitly
+ * & Hinton 2015 and Arjovsky et al. 2016). Each step of `x` [count, T, 2] is `[value, marker]`
+ * with value ~ U[0, 1); exactly two markers are 1, one at a uniformly drawn step of the first
+ * half [0, ⌊T/2⌋) and one in the second half [⌊T/2⌋, T). The target `y` [count, 1] is the sum
+ * of the two marked values, in [0, 2): predicting 1 always scores an MSE of 1/6.
+ */
+export async function addingProblem(options: AddingProblemOptions): Promise<RegressionTask> {
+  const op = 'addingProblem';
+  if (typeof options !== 'object' || options === null) invalidArgument(op, 'options', '{ length, count, seed? }', describe(options));
+  const length = positiveInteger(op, 'length', options.length, 2);
+  const count = positiveInteger(op, 'count', options.count, 1);
+  const [low, high] = seedParts(op, options.seed ?? 0);
+  const xLen = inputSize(op, count, length, 2);
+  const core = await init();
+  const fns = core.fns<TaskExports>();
+  const { x, y } = generate(core, xLen, count, (xPtr, yPtr) => fns.gl_task_adding(length, count, low, high, xPtr, xLen, yPtr, count));
+  return { x: { shape: [count, length, 2], data: x }, y: { shape: [count, 1], data: y } };
+}
+
+/**
+ * "Remember the first symbol": `x` [count, T, classes] holds one-hot symbols drawn uniformly
+ * and independently at every step; the label `y` [count] is the class of the first one, so
+ * the answer must be carried across T − 1 distractors (use `softmaxCrossEntropy`).
+ */
+export async function firstSymbolTask(options: FirstSymbolOptions): Promise<ClassificationTask> {
+  const op = 'firstSymbolTask';
+  if (typeof options !== 'object' || options === null) invalidArgument(op, 'options', '{ length, count, classes?, seed? }', describe(options));
+  const length = positiveInteger(op, 'length', options.length, 1);
+  const count = positiveInteger(op, 'count', options.count, 1);
+  const classes = positiveInteger(op, 'classes', options.classes ?? 4, 2);
+  const [low, high] = seedParts(op, options.seed ?? 0);
+  const xLen = inputSize(op, count, length, classes);
+  const core = await init();
+  const fns = core.fns<TaskExports>();
+  const { x, y } = generate(core, xLen, count, (xPtr, yPtr) => fns.gl_task_first_symbol(length, count, classes, low, high, xPtr, xLen, yPtr, count));
+  return { x: { shape: [count, length, classes], data: x }, y: { shape: [count], data: new Int32Array(y.buffer, y.byteOffset, count) } };
+}
+
+/**
+ * The share of predictions within `tolerance` of their targets (default 0.04, the criterion
+ * Hochreiter & Schmidhuber used for the adding problem). Both tensors must have the same size.
+ */
+export function addingAccuracy(predicted: TensorLike, target: TensorLike, tolerance = 0.04): number {
+  const op = 'addingAccuracy';
+  if (predicted.data.length !== target.data.length) {
+    shapeMismatch(op, 'predicted', `${target.data.length} values (target ${shapeString(target.shape)})`, `${predicted.data.length} values (${shapeString(predicted.shape)})`);
+  }
+  if (!(tolerance >= 0)) invalidArgument(op, 'tolerance', 'a number ≥ 0', describe(tolerance));
+  let within = 0;
+  for (let i = 0; i < target.data.length; i++) {
+    if (Math.abs(predicted.data[i] - target.data[i]) <= tolerance) within++;
+  }
+  return target.data.length === 0 ? 0 : within / target.data.length;
+}
