@@ -234,7 +234,7 @@ export interface PretrainOptions {
    * the layers must be sigmoid dense layers with bias).
    */
   method: PretrainMethod;
-  /** Epochs per layer (0 leaves the weights as they are but still reports the errors). */
+  /** Epochs per layer (0 leaves the model as it is and reports only the initial errors). */
   epochs: number;
   /** Learning rate (SGD for autoencoders, CD-k for RBMs). */
   lr: number;
@@ -456,13 +456,14 @@ function trainAutoencoder(core: Core, target: Target, x: TensorData, current: La
 }
 
 /**
- * Trains an RBM with the layer's input as visible units and its units as hidden units (from
- * W ~ N(0, 0.01²), visible biases at the data's log-odds, as Hinton's guide suggests); the
- * layer takes W and the hidden bias.
+ * Trains an RBM with the layer's input as visible units and its units as hidden units,
+ * starting from the layer's weight and bias (W and the hidden bias) and, as Hinton's guide
+ * suggests, visible biases at the data's log-odds; the layer takes W and the hidden bias.
  */
-function trainRbm(core: Core, target: Target, x: TensorData, settings: Settings, seed: number, onEpoch: (epoch: number, error: number) => void): Trained {
+function trainRbm(core: Core, target: Target, x: TensorData, current: LayerState, settings: Settings, seed: number, onEpoch: (epoch: number, error: number) => void): Trained {
   const rbm = createRbmSync(core, target.inputSize, target.spec.units, seed);
   try {
+    rbm.setParameters({ weight: current.weight, hiddenBias: current.bias });
     rbm.initVisibleBias(x);
     const initialReconstructionError = rbm.reconstructionError(x);
     const reconstructionError: number[] = [];
@@ -495,6 +496,10 @@ function propagate(core: Core, target: Target, x: TensorData, layer: LayerState)
  * into `model` and the data is propagated through it (`f(x·Wᵀ + b)`) to feed layer l + 1.
  * The output layer is left for supervised fine-tuning (`model.fit`).
  *
+ * Both methods start from the layer's current parameters, so the model's `init` is the
+ * starting point (Hinton's guide starts an RBM at W ~ N(0, 0.01²), zero hidden bias: the
+ * init `{ type: 'normal', std: 0.01 }`). An autoencoder's decoder starts at PyTorch's default.
+ *
  * `data` is the inputs [N, features] (or a dataset, whose `x` is used); labels are not needed.
  * Everything random derives from `options.seed`, so a seed reproduces the run exactly.
  * Runs synchronously on the calling thread (the model's instance must be loaded).
@@ -513,7 +518,7 @@ export function pretrain(model: Model, data: TensorLike | Dataset, options: Pret
     const onEpoch = (epoch: number, reconstructionError: number): void => options.onEpoch?.({ layer: target.index, epoch, reconstructionError });
     const state = model.stateDict();
     const trained =
-      settings.method === 'rbm' ? trainRbm(core, target, x, settings, seed, onEpoch) : trainAutoencoder(core, target, x, layerState(state, target.name), settings, seed, onEpoch);
+      settings.method === 'rbm' ? trainRbm(core, target, x, layerState(state, target.name), settings, seed, onEpoch) : trainAutoencoder(core, target, x, layerState(state, target.name), settings, seed, onEpoch);
     model.loadStateDict({ ...state, ...named(target.name, trained.layer) });
     x = propagate(core, target, x, trained.layer);
     const layerReport: LayerPretrainReport = {
