@@ -21,6 +21,7 @@ import {
 } from '../dist/ts/index.js';
 import { RUN, SPEC, dataset, hashState } from './browser/fixture.js';
 
+const WORKER_URL = new URL('../dist/workers/trainer.worker.js', import.meta.url);
 const open: Trainer[] = [];
 
 /** A trainer that afterEach disposes. */
@@ -193,8 +194,8 @@ describe('a worker that dies', () => {
       const started: Worker[] = [];
       const worker = await trainer(SPEC, {
         workers,
-        createWorker: (url) => {
-          const created = new Worker(url);
+        createWorker: () => {
+          const created = new Worker(WORKER_URL);
           started.push(created);
           return created;
         },
@@ -222,7 +223,7 @@ describe('dispose', () => {
     await init();
     const modelsBefore = numModels();
     const started: Worker[] = [];
-    const worker = await createTrainer(SPEC, { workers: 2, createWorker: (url) => started[started.push(new Worker(url)) - 1] });
+    const worker = await createTrainer(SPEC, { workers: 2, createWorker: () => started[started.push(new Worker(WORKER_URL)) - 1] });
     const running = expectRejection(worker.fit(dataset(4000), { epochs: 50, batchSize: 4 }), 'Disposed');
     await new Promise((resolve) => setTimeout(resolve, 50));
     // A worker with a call pending keeps the process alive through its port.

@@ -13,12 +13,13 @@ import { READY_MESSAGE, registerErrorTransfer, type RemoteTrainerWorker, type Tr
 export type TrainerWorkerHandle = Worker | NodeWorker;
 
 /**
- * Creates the worker from the script's URL, for setups the default does not cover (a
- * Content-Security-Policy, a bundler that needs its own worker syntax, tests). In Node:
- * `(url) => new Worker(url)` from `node:worker_threads`; in browsers:
- * `(url) => new Worker(url, { type: 'module' })`.
+ * Creates a worker running gradlab's workers/trainer.worker.js, for setups the default does
+ * not cover (a Content-Security-Policy, a bundler with its own worker syntax, tests that want
+ * the worker object). In Node: `() => new Worker(new URL('gradlab/dist/workers/trainer.worker.js',
+ * import.meta.url))` with `Worker` from `node:worker_threads`; in browsers: `() => new Worker(new
+ * URL(…, import.meta.url), { type: 'module' })` written where your bundler sees it.
  */
-export type CreateWorker = (url: URL) => TrainerWorkerHandle | Promise<TrainerWorkerHandle>;
+export type CreateWorker = () => TrainerWorkerHandle | Promise<TrainerWorkerHandle>;
 
 /** Relative to this module in dist/ts: the compiled worker in dist/workers. */
 const WORKER_SCRIPT = '../workers/trainer.worker.js';
@@ -65,7 +66,7 @@ export class WorkerConnection {
    */
   static async open(createWorker: CreateWorker | undefined, onFailure: (error: GradlabError) => void): Promise<WorkerConnection> {
     registerErrorTransfer();
-    const worker = await (createWorker ? createWorker(new URL(WORKER_SCRIPT, import.meta.url)) : defaultWorker());
+    const worker = await (createWorker ?? defaultWorker)();
     const endpoint = isNodeWorker(worker) ? (await import('comlink/dist/esm/node-adapter.mjs')).default(worker) : worker;
     const ready = new Promise<void>((resolve) => {
       const listener = (event: MessageEvent) => {

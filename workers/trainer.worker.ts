@@ -5,6 +5,7 @@
  * message each way.
  */
 import * as Comlink from 'comlink';
+import { isNode } from '../ts/capabilities.js';
 import { GradlabError, invalidArgument } from '../ts/errors.js';
 import { GradientLayout, l2Norm, sharedBanks, weightedAverage } from '../ts/gradient-exchange.js';
 import { createModel, type Model, type StateDict, type StepResult, type TensorLike } from '../ts/model.js';
@@ -217,16 +218,23 @@ function trapsAreFatal(target: TrainerWorkerApi): TrainerWorkerApi {
   return guarded as unknown as TrainerWorkerApi;
 }
 
-registerErrorTransfer();
-const exposed = trapsAreFatal(api);
-const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
-if (node) {
+/**
+ * Exposes the API on this worker's port and tells the caller it listens. No top-level await,
+ * so bundlers may emit the worker in any format.
+ */
+async function listen(): Promise<void> {
+  registerErrorTransfer();
+  const exposed = trapsAreFatal(api);
+  if (!isNode()) {
+    Comlink.expose(exposed);
+    (globalThis as unknown as { postMessage(message: unknown): void }).postMessage(READY_MESSAGE);
+    return;
+  }
   const [{ parentPort }, { default: nodeEndpoint }] = await Promise.all([import('node:worker_threads'), import('comlink/dist/esm/node-adapter.mjs')]);
   if (!parentPort) throw new Error('gradlab: workers/trainer.worker.js must run as a worker thread');
   const endpoint = nodeEndpoint(parentPort);
   Comlink.expose(exposed, endpoint);
   endpoint.postMessage(READY_MESSAGE);
-} else {
-  Comlink.expose(exposed);
-  (globalThis as unknown as { postMessage(message: unknown): void }).postMessage(READY_MESSAGE);
 }
+
+void listen();

@@ -1,0 +1,138 @@
+/**
+ * The browser test page: imports gradlab as a user would (the built package), trains the
+ * fixture's network in a worker while counting animation frames, and publishes what it saw on
+ * `window.gradlabResult` for test/browser.test.ts to read.
+ */
+import { GradlabError, capabilities, createTrainer, type Capabilities, type StateDict } from '../../../dist/ts/index.js';
+import { RUN, SPEC, dataset, hashState } from '../fixture.js';
+
+export interface PageResult {
+  capabilities: Capabilities;
+  /** The loss of every step of the one-worker run. */
+  losses: number[];
+  epochLosses: number[];
+  /** FNV-1a of the one-worker run's final state dict (compared with Node's). */
+  stateHash: string;
+  /** FNV-1a of the dataset, to tell a data mismatch from a training one. */
+  dataHash: string;
+  /** Two workers against one on the same global batches: the largest relative difference. */
+  parallelRelativeError: number;
+  parallelExchange: Capabilities['gradientExchange'];
+  /** Animation frames seen while the one-worker run trained, and the longest gap between two. */
+  frames: number;
+  maxFrameGapMs: number;
+  /** A bad input's error, as it arrived from the worker. */
+  error: { gradlabError: boolean; code: string; arg?: string };
+  /** The code a call got after its worker was terminated under it. */
+  killedCode: string;
+  /** Steps the aborted run took before stopping, and whether it said it stopped. */
+  aborted: { stopped: boolean; steps: number };
+}
+
+declare global {
+  interface Window {
+    gradlabResult?: PageResult;
+    gradlabFailure?: string;
+  }
+}
+
+/** Counts animation frames and their longest gap between `start()` and `stop()`. */
+function frameMeter() {
+  let frames = 0;
+  let maxGap = 0;
+  let last: number | undefined;
+  let running = false;
+  const tick = (now: number) => {
+    if (!running) return;
+    if (last !== undefined) maxGap = Math.max(maxGap, now - last);
+    last = now;
+    frames++;
+    requestAnimationFrame(tick);
+  };
+  return {
+    start() {
+      running = true;
+      requestAnimationFrame(tick);
+    },
+    stop() {
+      running = false;
+      return { frames, maxGap };
+    },
+  };
+}
+
+function relativeError(actual: StateDict, expected: StateDict): number {
+  let worst = 0;
+  for (const [name, tensor] of Object.entries(expected)) {
+    let difference = 0;
+    let scale = 0;
+    tensor.data.forEach((value, i) => {
+      difference = Math.max(difference, Math.abs(actual[name].data[i] - value));
+      scale = Math.max(scale, Math.abs(value));
+    });
+    if (scale > 0) worst = Math.max(worst, difference / scale);
+  }
+  return worst;
+}
+
+async function main(): Promise<PageResult> {
+  const data = dataset(192);
+  const fitOptions = { epochs: RUN.epochs, batchSize: RUN.batchSize, seed: RUN.shuffleSeed };
+
+  const single = await createTrainer(SPEC, { seed: RUN.seed });
+  const losses: number[] = [];
+  const meter = frameMeter();
+  meter.start();
+  const history = await single.fit(data, { ...fitOptions, onProgress: (progress) => losses.push(progress.loss) });
+  const { frames, maxGap } = meter.stop();
+  const state = await single.stateDict();
+  const error = await single.predict({ shape: [2, 5], data: new Float32Array(10) }).then(
+    () => ({ gradlabError: false, code: 'none' }),
+    (caught: GradlabError) => ({ gradlabError: caught instanceof GradlabError, code: caught.code, arg: caught.arg }),
+  );
+
+  const controller = new AbortController();
+  const aborted = await single.fit(dataset(800), { epochs: 3, batchSize: 4, signal: controller.signal, onProgress: (p) => p.step === 2 && controller.abort() });
+  await single.dispose();
+
+  const parallel = await createTrainer(SPEC, { seed: RUN.seed, workers: 2 });
+  await parallel.fit(data, fitOptions);
+  const parallelRelativeError = relativeError(await parallel.stateDict(), state);
+  const parallelExchange = parallel.capabilities.gradientExchange;
+  await parallel.dispose();
+
+  const started: Worker[] = [];
+  // Created as a user with a custom worker would: the literal form lets Vite bundle it.
+  const spawn = () => new Worker(new URL('../../../dist/workers/trainer.worker.js', import.meta.url), { type: 'module' });
+  const doomed = await createTrainer(SPEC, { createWorker: () => started[started.push(spawn()) - 1] });
+  const running = doomed.fit(dataset(4000), { epochs: 20, batchSize: 4, onProgress: (p) => p.step === 2 && started[0].terminate() });
+  const killedCode = await running.then(
+    () => 'none',
+    (caught: GradlabError) => caught.code,
+  );
+
+  return {
+    capabilities: await capabilities(),
+    losses,
+    epochLosses: history.epochs.map((epoch) => epoch.loss),
+    stateHash: hashState(state),
+    dataHash: hashState({ x: data.x, y: { shape: data.y.shape, data: new Float32Array(data.y.data.buffer) } }),
+    parallelRelativeError,
+    parallelExchange,
+    frames,
+    maxFrameGapMs: maxGap,
+    error,
+    killedCode,
+    aborted: { stopped: aborted.stopped, steps: aborted.epochs.reduce((sum, epoch) => sum + epoch.steps, 0) },
+  };
+}
+
+main().then(
+  (result) => {
+    window.gradlabResult = result;
+    document.getElementById('status')!.textContent = 'done';
+  },
+  (failure: unknown) => {
+    window.gradlabFailure = failure instanceof Error ? `${failure.name}: ${failure.message}\n${failure.stack}` : String(failure);
+  },
+);
