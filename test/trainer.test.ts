@@ -19,7 +19,7 @@ import {
   type StepProgress,
   type Trainer,
 } from '../dist/ts/index.js';
-import { RUN, SPEC, dataset, hashState } from './browser/fixture.js';
+import { RUN, SPEC, dataset, hashState, relativeError } from './browser/fixture.js';
 
 const WORKER_URL = new URL('../dist/workers/trainer.worker.js', import.meta.url);
 const open: Trainer[] = [];
@@ -34,21 +34,6 @@ async function trainer(spec: ModelSpec, options: CreateTrainerOptions = {}): Pro
 afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.dispose()));
 });
-
-/** The largest |a − b| over the largest |b|, over every entry. */
-function relativeError(actual: StateDict, expected: StateDict): number {
-  let worst = 0;
-  for (const [name, tensor] of Object.entries(expected)) {
-    let difference = 0;
-    let scale = 0;
-    tensor.data.forEach((value, i) => {
-      difference = Math.max(difference, Math.abs(actual[name].data[i] - value));
-      scale = Math.max(scale, Math.abs(value));
-    });
-    if (scale > 0) worst = Math.max(worst, difference / scale);
-  }
-  return worst;
-}
 
 async function expectRejection(promise: Promise<unknown>, code: string): Promise<GradlabError> {
   const error = await promise.then(

@@ -56,3 +56,18 @@ export function hashState(dict: Record<string, { shape: number[]; data: Float32A
   }
   return hash.toString(16).padStart(8, '0');
 }
+
+/** The largest |actual − expected| over the largest |expected|, worst over every entry. */
+export function relativeError(actual: Record<string, { data: ArrayLike<number> }>, expected: Record<string, { data: ArrayLike<number> }>): number {
+  let worst = 0;
+  for (const [name, tensor] of Object.entries(expected)) {
+    let difference = 0;
+    let scale = 0;
+    for (let i = 0; i < tensor.data.length; i++) {
+      difference = Math.max(difference, Math.abs(actual[name].data[i] - tensor.data[i]));
+      scale = Math.max(scale, Math.abs(tensor.data[i]));
+    }
+    if (scale > 0) worst = Math.max(worst, difference / scale);
+  }
+  return worst;
+}

@@ -3,8 +3,8 @@
  * fixture's network in a worker while counting animation frames, and publishes what it saw on
  * `window.gradlabResult` for test/browser.test.ts to read.
  */
-import { GradlabError, capabilities, createTrainer, type Capabilities, type StateDict } from '../../../dist/ts/index.js';
-import { RUN, SPEC, dataset, hashState } from '../fixture.js';
+import { GradlabError, capabilities, createTrainer, type Capabilities } from '../../../dist/ts/index.js';
+import { RUN, SPEC, dataset, hashState, relativeError } from '../fixture.js';
 
 export interface PageResult {
   capabilities: Capabilities;
@@ -59,20 +59,6 @@ function frameMeter() {
       return { frames, maxGap };
     },
   };
-}
-
-function relativeError(actual: StateDict, expected: StateDict): number {
-  let worst = 0;
-  for (const [name, tensor] of Object.entries(expected)) {
-    let difference = 0;
-    let scale = 0;
-    tensor.data.forEach((value, i) => {
-      difference = Math.max(difference, Math.abs(actual[name].data[i] - value));
-      scale = Math.max(scale, Math.abs(value));
-    });
-    if (scale > 0) worst = Math.max(worst, difference / scale);
-  }
-  return worst;
 }
 
 async function main(): Promise<PageResult> {
