@@ -32,6 +32,8 @@ export interface Plot {
   xLabel: string;
   yLabel: string;
   logY?: boolean;
+  /** Y values the axis must reach even without a point there (so that charts side by side share a scale). */
+  yInclude?: number[];
   series: { name: string; points: [number, number][] }[];
 }
 

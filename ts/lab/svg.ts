@@ -28,7 +28,7 @@ export function renderSvg(plot: Plot): string {
   const usable = plot.series.map((s) => ({ ...s, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!log || y > 0)) }));
   const all = usable.flatMap((s) => s.points);
   const xs = all.map((p) => p[0]);
-  const ys = all.map((p) => transform(p[1]));
+  const ys = [...all.map((p) => p[1]), ...(plot.yInclude ?? [])].filter((y) => Number.isFinite(y) && (!log || y > 0)).map(transform);
   let [xMin, xMax] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   let [yMin, yMax] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
   if (xMin === xMax) [xMin, xMax] = [xMin - 1, xMax + 1];

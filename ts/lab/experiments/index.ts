@@ -2,6 +2,7 @@
 import type { Experiment, ExperimentName } from '../experiment.js';
 import { activations } from './activations.js';
 import { exploding } from './exploding.js';
+import { pretraining } from './pretrain.js';
 import { remedies } from './remedies.js';
 import { vanishing } from './vanishing.js';
 
@@ -11,4 +12,5 @@ export const experiments: Partial<Record<ExperimentName, Experiment<any>>> = {
   vanishing,
   exploding,
   remedies,
+  pretrain: pretraining,
 };
