@@ -8,6 +8,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as gl from '../dist/ts/index.js';
 import { GradlabError, type Tensor } from '../dist/ts/index.js';
+import { errorOf } from './expect-error.js';
 import { normal, randomSource, sizeOf } from './tensor-helpers.js';
 
 let tapeNodes: () => number;
@@ -35,17 +36,6 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
       throw new Error(`element ${i}: ${actual[i]} is not within ${limit} of ${expected[i]}`);
     }
   }
-}
-
-/** Runs `body` and returns the GradlabError it throws. */
-function errorOf(body: () => unknown): GradlabError {
-  try {
-    body();
-  } catch (error) {
-    expect(error).toBeInstanceOf(GradlabError);
-    return error as GradlabError;
-  }
-  throw new Error('expected a GradlabError');
 }
 
 function randomValues(seed: number, count: number): number[] {
