@@ -106,6 +106,12 @@ pub trait Layer {
         None
     }
 
+    /// Values the layer keeps per example besides its output (a recurrent layer's saved
+    /// states), so the model can bound a batch's memory before running it.
+    fn workspace_per_example(&self) -> usize {
+        0
+    }
+
     /// The layers nested inside this one (a residual block's body); empty for plain layers.
     /// Diagnostics walk them to report every layer that owns parameters.
     fn sublayers_mut(&mut self) -> &mut [Box<dyn Layer>] {

@@ -63,10 +63,13 @@ pub fn forward(pre: &[f32], gates: &mut [f32], cell_prev: Option<&[f32]>, cell: 
 pub fn backward(gates: &[f32], cell_prev: Option<&[f32]>, cell_tanh: &[f32], grad_hidden: &[f32], grad_cell: &mut [f32], grad_pre: &mut [f32], grad_gates: &mut [f32]) {
     let units = grad_hidden.len();
     let (i, f, g, o) = gate_slices(gates);
+    let cell_tanh = &cell_tanh[..units];
     {
         let (grad_i, rest) = grad_gates.split_at_mut(units);
         let (grad_f, rest) = rest.split_at_mut(units);
         let (grad_g, grad_o) = rest.split_at_mut(units);
+        let grad_cell = &mut grad_cell[..units];
+        // Equal lengths let the compiler drop bounds checks and vectorise the loop.
         for j in 0..units {
             let dh = grad_hidden[j];
             grad_o[j] = dh * cell_tanh[j];
@@ -74,11 +77,13 @@ pub fn backward(gates: &[f32], cell_prev: Option<&[f32]>, cell_tanh: &[f32], gra
             let dc = grad_cell[j] + dh * o[j] * (1.0 - cell_tanh[j] * cell_tanh[j]);
             grad_i[j] = dc * g[j];
             grad_g[j] = dc * i[j];
-            grad_f[j] = match cell_prev {
-                Some(prev) => dc * prev[j],
-                None => 0.0,
-            };
+            grad_f[j] = dc;
             grad_cell[j] = dc * f[j];
+        }
+        // ∂L/∂f = ∂L/∂c_t ⊙ c_{t−1}, which is 0 from the zero initial state.
+        match cell_prev {
+            Some(prev) => grad_f.iter_mut().zip(prev).for_each(|(d, &p)| *d *= p),
+            None => grad_f.iter_mut().for_each(|d| *d = 0.0),
         }
     }
     // σ' and tanh' need only the gate outputs, which stand in for the inputs too.

@@ -176,7 +176,7 @@ impl Model {
     fn widest_example(&self) -> usize {
         let mut widest = example_len(&self.input_dims);
         for layer in &self.body.layers {
-            widest = widest.max(example_len(layer.output_dims()));
+            widest = widest.max(example_len(layer.output_dims())).max(layer.workspace_per_example());
         }
         widest
     }

@@ -373,4 +373,8 @@ impl Layer for Recurrent {
     fn time_grad_norms(&self) -> Option<&[f32]> {
         Some(&self.time_grad_norms)
     }
+
+    fn workspace_per_example(&self) -> usize {
+        self.cell.workspace_per_example(self.steps, self.units)
+    }
 }
