@@ -381,6 +381,15 @@ describe('fit and evaluate', () => {
     expect(b).toEqual(a);
     expect(c['0.weight']).not.toEqual(a['0.weight']);
   });
+
+  it('dropLast skips a final partial batch, which BatchNorm cannot train on when it has one row', async () => {
+    const odd = { x: { shape: [33, 4], data: xData.subarray(0, 33 * 4) }, y: { shape: [33], data: labels.subarray(0, 33) } };
+    const model = await createModel(spec, { seed: 2 });
+    expect(errorOf(() => model.fit(odd, { epochs: 1, batchSize: 16 })).arg).toBe('x');
+    const history = model.fit(odd, { epochs: 2, batchSize: 16, dropLast: true });
+    expect(history.epochs.map((e) => e.steps)).toEqual([2, 2]);
+    model.dispose();
+  });
 });
 
 describe('the non-finite guard', () => {

@@ -15,6 +15,11 @@ export interface Dataset {
 export interface FitOptions {
   epochs: number;
   batchSize: number;
+  /**
+   * Skip each epoch's last batch when it is smaller than `batchSize` (PyTorch's `drop_last`;
+   * default false). BatchNorm cannot train on a batch of one row.
+   */
+  dropLast?: boolean;
   /** Reshuffle every epoch (default true), from `seed` (default 0) and the epoch number. */
   shuffle?: boolean;
   seed?: number;
@@ -97,8 +102,9 @@ export function gather(source: ArrayLike<number>, rowLength: number, order: Arra
 }
 
 /** Splits `data` into batches in the given row order and calls `visit` with each. */
-function forEachBatch(data: Dataset, batchSize: number, order: ArrayLike<number>, visit: (x: TensorLike, y: TensorLike, index: number) => boolean | void): boolean {
-  const { count, xRow, yRow } = rowsOf('fit', data);
+function forEachBatch(data: Dataset, batchSize: number, order: ArrayLike<number>, visit: (x: TensorLike, y: TensorLike, index: number) => boolean | void, dropLast = false): boolean {
+  const { count: rowCount, xRow, yRow } = rowsOf('fit', data);
+  const count = dropLast ? rowCount - (rowCount % batchSize) : rowCount;
   const xBuffer = new Float32Array(batchSize * xRow);
   const yBuffer = emptyLike(data.y.data, batchSize * yRow);
   for (let start = 0, index = 0; start < count; start += batchSize, index++) {
@@ -133,7 +139,8 @@ export function fit(model: Model, data: Dataset, options: FitOptions): History {
   const shuffle = options.shuffle ?? true;
   const seed = options.seed ?? 0;
   const when = options.diagnostics ?? 'epoch';
-  const stepsPerEpoch = Math.ceil(count / batchSize);
+  const dropLast = options.dropLast ?? false;
+  const stepsPerEpoch = dropLast ? Math.floor(count / batchSize) : Math.ceil(count / batchSize);
   const history: History = { epochs: [], stopped: false };
   for (let epoch = 0; epoch < epochs && !history.stopped; epoch++) {
     const order = epochOrder(model, count, epoch, shuffle, seed);
@@ -153,7 +160,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): History {
       if (last && diagnostics) result.diagnostics = diagnostics;
       const progress: StepProgress = { ...outcome, epoch, step, stepsPerEpoch, ...(diagnostics && when === 'step' ? { diagnostics } : {}) };
       return options.onStep?.(progress);
-    });
+    }, dropLast);
     const applied = result.steps - result.skippedSteps;
     result.loss = applied > 0 ? lossSum / applied : NaN;
     if (options.validationData) result.validation = evaluate(model, options.validationData, { batchSize: Math.max(batchSize, 256) });
