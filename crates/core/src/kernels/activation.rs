@@ -4,7 +4,7 @@
 //! Forward: `y[i] = f(x[i])`. Backward: `dx[i] = dy[i] · f'(x[i])`, written in terms of
 //! whichever of `x` and `y` is cheaper. Softmax works on rows of length `cols`.
 
-use super::exp;
+use super::exp::Exp;
 use super::lanes::{fold, map1, map2, map3, update_each, F32x4};
 use super::vector;
 
@@ -22,10 +22,11 @@ pub enum Kind {
 /// `y = f(x)` elementwise.
 pub fn forward(kind: Kind, x: &[f32], y: &mut [f32]) {
     let zero = F32x4::zero();
+    let exp = Exp::new();
     match kind {
         Kind::Identity => y.copy_from_slice(x),
-        Kind::Sigmoid => map1(x, y, exp::sigmoid),
-        Kind::Tanh => map1(x, y, exp::tanh),
+        Kind::Sigmoid => map1(x, y, |x| exp.sigmoid(x)),
+        Kind::Tanh => map1(x, y, |x| exp.tanh(x)),
         // `x > 0 ? x : 0`, so -0 and NaN give +0.
         Kind::Relu => map1(x, y, |x| x.gt(zero).keep(x)),
         Kind::LeakyRelu(alpha) => {
@@ -34,7 +35,7 @@ pub fn forward(kind: Kind, x: &[f32], y: &mut [f32]) {
         }
         Kind::Elu(alpha) => {
             let alpha = F32x4::splat(alpha);
-            map1(x, y, |x| x.gt(zero).select(x, alpha.mul(exp::expm1(x))))
+            map1(x, y, |x| x.gt(zero).select(x, alpha.mul(exp.expm1(x))))
         }
     }
 }
@@ -73,9 +74,10 @@ pub fn softmax_forward(x: &[f32], cols: usize, y: &mut [f32]) {
     if cols == 0 {
         return;
     }
+    let exp = Exp::new();
     for (xr, yr) in x.chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
         let max = F32x4::splat(row_max(xr));
-        map1(xr, yr, |v| exp::exp(v.sub(max)));
+        map1(xr, yr, |v| exp.exp(v.sub(max)));
         let inverse = F32x4::splat(1.0 / vector::sum(yr));
         update_each(yr, |v| v.mul(inverse));
     }
@@ -97,11 +99,12 @@ pub fn log_softmax_forward(x: &[f32], cols: usize, y: &mut [f32]) {
     if cols == 0 {
         return;
     }
+    let exp = Exp::new();
     for (xr, yr) in x.chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
         let max = row_max(xr);
         let shift = F32x4::splat(max);
         // Padding lanes hold -Inf, whose exp adds 0.
-        let exp_sum = |acc: F32x4, v: F32x4| acc.add(exp::exp(v.sub(shift)));
+        let exp_sum = |acc: F32x4, v: F32x4| acc.add(exp.exp(v.sub(shift)));
         let total = fold(xr, F32x4::zero(), f32::NEG_INFINITY, exp_sum, F32x4::add).sum_lanes();
         // (x − max) − log Σ, not x − (max + log Σ): a huge max would swallow log Σ.
         let log_total = F32x4::splat(total.ln());
@@ -114,9 +117,10 @@ pub fn log_softmax_backward(y: &[f32], dy: &[f32], cols: usize, dx: &mut [f32]) 
     if cols == 0 {
         return;
     }
+    let exp = Exp::new();
     for ((yr, dyr), dxr) in y.chunks_exact(cols).zip(dy.chunks_exact(cols)).zip(dx.chunks_exact_mut(cols)) {
         let s = F32x4::splat(vector::sum(dyr));
-        map2(yr, dyr, dxr, |y, dy| dy.sub(exp::exp(y).mul(s)));
+        map2(yr, dyr, dxr, |y, dy| dy.sub(exp.exp(y).mul(s)));
     }
 }
 

@@ -98,22 +98,21 @@ mod imp {
         pub fn abs(self) -> F32x4 {
             F32x4(f32x4_abs(self.0))
         }
-        /// Rounds to the nearest integer, ties to even.
+        /// The lanes' bits ORed with `other`'s (with -0.0: every sign bit set).
         #[inline(always)]
-        pub fn round(self) -> F32x4 {
-            F32x4(f32x4_nearest(self.0))
+        pub fn or_bits(self, other: F32x4) -> F32x4 {
+            F32x4(v128_or(self.0, other.0))
         }
-        /// `2^self` for lanes holding integers in -126..=127 (built from the exponent bits).
+        /// Each lane's bits shifted left by 23 as an integer: moves a biased exponent held in
+        /// the low mantissa bits into the exponent field.
         #[inline(always)]
-        pub fn exp2_integer(self) -> F32x4 {
-            let exponent = i32x4_add(i32x4_trunc_sat_f32x4(self.0), i32x4_splat(127));
-            F32x4(i32x4_shl(exponent, 23))
+        pub fn shift_mantissa_into_exponent(self) -> F32x4 {
+            F32x4(i32x4_shl(self.0, 23))
         }
-        /// The lanes' magnitudes with the signs of `sign`.
+        /// The lanes' bits as a mask (for constant bit patterns such as the sign bit, -0.0).
         #[inline(always)]
-        pub fn with_sign_of(self, sign: F32x4) -> F32x4 {
-            let sign_bit = f32x4_splat(-0.0);
-            F32x4(v128_bitselect(sign.0, self.0, sign_bit))
+        pub fn bits_as_mask(self) -> Mask {
+            Mask(self.0)
         }
         #[inline(always)]
         pub fn gt(self, other: F32x4) -> Mask {
@@ -167,6 +166,11 @@ mod imp {
         pub fn keep(self, value: F32x4) -> F32x4 {
             F32x4(v128_and(value.0, self.0))
         }
+        /// +0 where the mask is set, else `value`.
+        #[inline(always)]
+        pub fn clear(self, value: F32x4) -> F32x4 {
+            F32x4(v128_andnot(value.0, self.0))
+        }
     }
 }
 
@@ -176,9 +180,9 @@ mod imp {
     #[derive(Clone, Copy)]
     pub struct F32x4([f32; 4]);
 
-    /// A per-lane condition.
+    /// A per-lane bit mask (all ones or all zeros per lane after a comparison), as in SIMD128.
     #[derive(Clone, Copy)]
-    pub struct Mask([bool; 4]);
+    pub struct Mask([u32; 4]);
 
     #[inline(always)]
     fn lanes(f: impl Fn(usize) -> f32) -> F32x4 {
@@ -186,8 +190,14 @@ mod imp {
     }
 
     #[inline(always)]
-    fn mask(f: impl Fn(usize) -> bool) -> Mask {
-        Mask([f(0), f(1), f(2), f(3)])
+    fn compare(f: impl Fn(usize) -> bool) -> Mask {
+        let bits = |i: usize| if f(i) { u32::MAX } else { 0 };
+        Mask([bits(0), bits(1), bits(2), bits(3)])
+    }
+
+    #[inline(always)]
+    fn bitwise(a: F32x4, b: F32x4, f: impl Fn(u32, u32) -> u32) -> F32x4 {
+        lanes(|i| f32::from_bits(f(a.0[i].to_bits(), b.0[i].to_bits())))
     }
 
     impl F32x4 {
@@ -250,29 +260,28 @@ mod imp {
             lanes(|i| self.0[i].abs())
         }
         #[inline(always)]
-        pub fn round(self) -> F32x4 {
-            // Ties away from zero instead of to even: both serve range reduction equally.
-            lanes(|i| self.0[i].round())
+        pub fn or_bits(self, other: F32x4) -> F32x4 {
+            bitwise(self, other, |a, b| a | b)
         }
         #[inline(always)]
-        pub fn exp2_integer(self) -> F32x4 {
-            lanes(|i| f32::from_bits(((self.0[i] as i32 + 127) as u32) << 23))
+        pub fn shift_mantissa_into_exponent(self) -> F32x4 {
+            lanes(|i| f32::from_bits(self.0[i].to_bits() << 23))
         }
         #[inline(always)]
-        pub fn with_sign_of(self, sign: F32x4) -> F32x4 {
-            lanes(|i| self.0[i].copysign(sign.0[i]))
+        pub fn bits_as_mask(self) -> Mask {
+            Mask([self.0[0].to_bits(), self.0[1].to_bits(), self.0[2].to_bits(), self.0[3].to_bits()])
         }
         #[inline(always)]
         pub fn gt(self, other: F32x4) -> Mask {
-            mask(|i| self.0[i] > other.0[i])
+            compare(|i| self.0[i] > other.0[i])
         }
         #[inline(always)]
         pub fn ge(self, other: F32x4) -> Mask {
-            mask(|i| self.0[i] >= other.0[i])
+            compare(|i| self.0[i] >= other.0[i])
         }
         #[inline(always)]
         pub fn lt(self, other: F32x4) -> Mask {
-            mask(|i| self.0[i] < other.0[i])
+            compare(|i| self.0[i] < other.0[i])
         }
         #[inline(always)]
         pub fn any_nan(self) -> bool {
@@ -295,11 +304,16 @@ mod imp {
     impl Mask {
         #[inline(always)]
         pub fn select(self, if_true: F32x4, if_false: F32x4) -> F32x4 {
-            lanes(|i| if self.0[i] { if_true.0[i] } else { if_false.0[i] })
+            let mask = F32x4(self.0.map(f32::from_bits));
+            bitwise(bitwise(if_true, mask, |t, m| t & m), bitwise(if_false, mask, |f, m| f & !m), |a, b| a | b)
         }
         #[inline(always)]
         pub fn keep(self, value: F32x4) -> F32x4 {
-            lanes(|i| if self.0[i] { value.0[i] } else { 0.0 })
+            bitwise(value, F32x4(self.0.map(f32::from_bits)), |v, m| v & m)
+        }
+        #[inline(always)]
+        pub fn clear(self, value: F32x4) -> F32x4 {
+            bitwise(value, F32x4(self.0.map(f32::from_bits)), |v, m| v & !m)
         }
     }
 }
@@ -311,6 +325,19 @@ impl F32x4 {
     pub fn zero() -> F32x4 {
         F32x4::splat(0.0)
     }
+}
+
+/// `value` in every lane, hidden from the optimiser: kernels build their constants with it
+/// once, before the loop, so LLVM cannot turn them back into `v128.const` (which V8 rebuilds
+/// on every iteration of a loop instead of hoisting).
+#[inline(always)]
+pub fn opaque_splat(value: f32) -> F32x4 {
+    // A volatile read of the whole vector. (A volatile read of the f32 before splatting is
+    // miscompiled by rustc 1.63's LLVM for wasm32: it folds it into an unordered
+    // `v128.load32_splat`, so every constant read the last value stored.)
+    let lanes = F32x4::splat(value);
+    // SAFETY: a volatile read of a local, valid and aligned.
+    unsafe { std::ptr::read_volatile(&lanes) }
 }
 
 /// `x`'s values (at most four) in the low lanes, `fill` in the rest: how kernels load a tail.
