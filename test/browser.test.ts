@@ -8,59 +8,27 @@
  * Without /usr/bin/chromium the suite fails with a message saying how to install it; set
  * GRADLAB_SKIP_BROWSER=1 to skip it on purpose (CI installs chromium and never sets it).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTrainer } from '../dist/ts/index.js';
+// @ts-ignore -- plain ESM helper shared with the benchmarks
+import { buildPage, chromiumMissing, launchChromium, pageResult, servePage } from './browser/chromium.mjs';
 import { RUN, SPEC, dataset, hashState } from './browser/fixture.js';
 import type { PageResult } from './browser/page/main.js';
+import type { Browser } from 'playwright-core';
 
-const CHROMIUM = '/usr/bin/chromium';
-const PAGE_ROOT = fileURLToPath(new URL('./browser/page/', import.meta.url));
 const skip = process.env.GRADLAB_SKIP_BROWSER === '1';
 
-const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
-
-/** Serves `root`; with `isolated`, with the headers that make a page cross-origin isolated. */
-async function serve(root: string, isolated: boolean): Promise<{ server: Server; url: string }> {
-  const server = createServer((request, response) => {
-    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const file = path.join(root, pathname === '/' ? 'index.html' : pathname);
-    if (!file.startsWith(root) || !existsSync(file)) {
-      response.writeHead(404).end();
-      return;
-    }
-    const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream' };
-    if (isolated) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
-    response.writeHead(200, headers).end(readFileSync(file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-}
-
 describe.skipIf(skip)('in headless Chromium', () => {
-  let outDir = '';
+  let page: { outDir: string; remove: () => Promise<void> } | undefined;
   let browser: Browser | undefined;
   let nodeHash = '';
   let nodeDataHash = '';
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`browser tests need Debian's chromium at ${CHROMIUM}: apt-get install -y chromium (or set GRADLAB_SKIP_BROWSER=1 to skip them deliberately)`);
-    }
-    outDir = await mkdtemp(path.join(tmpdir(), 'gradlab-page-'));
-    await build({ root: PAGE_ROOT, configFile: false, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const missing = chromiumMissing();
+    if (missing) throw new Error(`${missing} (or set GRADLAB_SKIP_BROWSER=1 to skip the browser tests deliberately)`);
+    page = await buildPage();
+    browser = await launchChromium();
     // The same run in Node, for the bit-for-bit comparison.
     const data = dataset(192);
     nodeDataHash = hashState({ x: data.x, y: { shape: data.y.shape, data: new Float32Array(data.y.data.buffer) } });
@@ -72,24 +40,15 @@ describe.skipIf(skip)('in headless Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (outDir) await rm(outDir, { recursive: true, force: true });
+    await page?.remove();
   });
 
-  /** Loads the page and waits for what it publishes. */
+  /** Serves the page (isolated or not) and waits for what it publishes. */
   async function run(isolated: boolean): Promise<PageResult> {
-    const { server, url } = await serve(outDir, isolated);
-    const page = await (browser as Browser).newPage();
-    const logs: string[] = [];
-    page.on('console', (message) => logs.push(`${message.type()}: ${message.text()}`));
-    page.on('pageerror', (error) => logs.push(`pageerror: ${error.message}`));
+    const server = await servePage(page!.outDir, isolated);
     try {
-      await page.goto(url);
-      await page.waitForFunction(() => window.gradlabResult !== undefined || window.gradlabFailure !== undefined, null, { timeout: 100_000 });
-      const failure = await page.evaluate(() => window.gradlabFailure);
-      if (failure) throw new Error(`the page failed: ${failure}\n${logs.join('\n')}`);
-      return (await page.evaluate(() => window.gradlabResult)) as PageResult;
+      return (await pageResult(browser, server.url)) as PageResult;
     } finally {
-      await page.close();
       server.close();
     }
   }

@@ -7,8 +7,9 @@
  *   worker, twice (two banks that steps alternate, so a fast worker writing this step's
  *   gradients never overwrites a slot a slow worker is still averaging for the previous step);
  *   each worker writes its slot, and after the round trip every worker averages all slots
- *   itself (in rank order, so every replica computes the same bits). Messages carry only losses
- *   and weights, and the calling thread does no arithmetic.
+ *   itself inside WASM (`Model.applyWeightedGradients`, in rank order, so every replica computes
+ *   the same bits). Messages carry only losses and weights; the calling thread does no
+ *   arithmetic.
  * - `transfer` (no SharedArrayBuffer): each vector is an ArrayBuffer transferred to the caller,
  *   which averages and transfers the average back to every worker.
  */
@@ -34,27 +35,17 @@ export class GradientLayout {
     this.length = offset;
   }
 
-  /** Copies `grads` (one tensor per trainable entry) into `target`. */
-  pack(grads: StateDict, target: Float32Array): void {
-    for (const { name, offset } of this.parts) target.set(grads[name].data, offset);
-  }
-
   /** The entries of `flat` as tensors that view it (no copies). */
   unpack(flat: Float32Array): StateDict {
     const dict: StateDict = {};
     for (const { name, shape, offset, length } of this.parts) dict[name] = { shape: [...shape], data: flat.subarray(offset, offset + length) };
     return dict;
   }
-
-  /** The first entry holding a value that is not finite (where a non-finite average came from). */
-  firstNonFinite(flat: Float32Array): string | undefined {
-    return this.parts.find(({ offset, length }) => flat.subarray(offset, offset + length).some((value) => !Number.isFinite(value)))?.name;
-  }
 }
 
 /**
- * `target = Σ weights[i] · sources[i]`, summed in rank order (so every replica computes the
- * same bits) and skipping zero weights (an empty shard's slot holds stale values).
+ * `target = Σ weights[i] · sources[i]` on the calling thread (the transfer exchange, and
+ * `Trainer.gradients`), skipping zero weights (an empty shard's slot holds stale values).
  */
 export function weightedAverage(sources: Float32Array[], weights: number[], target: Float32Array): void {
   let first = true;

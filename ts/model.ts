@@ -97,6 +97,7 @@ interface ModelExports {
   gl_model_step(model: number, apply: number, xPtr: number, xLen: number, shapePtr: number, rank: number, yPtr: number, yLen: number, yClasses: number, reportPtr: number): number;
   gl_model_evaluate(model: number, xPtr: number, xLen: number, shapePtr: number, rank: number, yPtr: number, yLen: number, yClasses: number, outPtr: number): number;
   gl_model_apply_gradients(model: number, loss: number, dataLoss: number, penalty: number, reportPtr: number): number;
+  gl_model_flat_gradients(model: number, mode: number, weight: number, ptr: number, len: number): number;
   gl_model_layer_stats(model: number, outPtr: number, cap: number, outLen: number): number;
   gl_permutation(seedLow: number, seedHigh: number, n: number, outPtr: number): number;
   gl_text_ptr(): number;
@@ -280,6 +281,52 @@ export class Model {
   applyGradients(grads: Record<string, TensorLike>, losses: Pick<LossResult, 'loss' | 'dataLoss' | 'penalty'>): StepResult {
     const handle = this.live('applyGradients');
     this.writeEntries('applyGradients', grads, true);
+    const { values } = this.core.withOut(REPORT_LEN, (reportPtr) =>
+      this.core.check(this.fns.gl_model_apply_gradients(handle, losses.loss, losses.dataLoss, losses.penalty, reportPtr)),
+    );
+    return this.report(values);
+  }
+
+  /** The number of parameter values: the length of a flat gradient vector. */
+  get parameterCount(): number {
+    return this.entries.reduce((sum, entry) => sum + (entry.trainable ? entry.shape.reduce((a, b) => a * b, 1) : 0), 0);
+  }
+
+  /**
+   * Data parallel: `gradients` on a batch, with the gradients copied into `target` as one flat
+   * vector (every parameter end to end in state-dict order, {@link parameterCount} values)
+   * instead of a dict.
+   */
+  gradientsInto(x: TensorLike, y: TensorLike, target: Float32Array): LossResult {
+    const { loss, dataLoss, penalty, gradNorm } = this.report(this.step('gradients', x, y));
+    const handle = this.live('gradientsInto');
+    if (target.length !== this.parameterCount) shapeMismatch('gradientsInto', 'target', `${this.parameterCount} values`, `${target.length} values`);
+    const bytes = target.length * 4;
+    const ptr = this.core.alloc(bytes);
+    try {
+      this.core.check(this.fns.gl_model_flat_gradients(handle, 0, 0, ptr, target.length));
+      target.set(this.core.f32(ptr, target.length));
+    } finally {
+      this.core.free(ptr, bytes);
+    }
+    return { loss, dataLoss, penalty, gradNorm };
+  }
+
+  /**
+   * Data parallel: sets the gradients to `Σ weights[i] · sources[i]` (flat vectors as
+   * {@link gradientsInto} writes them, summed in order inside WASM so every replica computes
+   * the same bits; zero weights are skipped), then applies the guard, clipping and one
+   * optimiser step as {@link applyGradients} does; `losses` is only reported back.
+   */
+  applyWeightedGradients(sources: Float32Array[], weights: number[], losses: Pick<LossResult, 'loss' | 'dataLoss' | 'penalty'>): StepResult {
+    const handle = this.live('applyWeightedGradients');
+    let first = true;
+    sources.forEach((source, i) => {
+      if (weights[i] === 0) return;
+      this.core.withStaged(source, (ptr, len) => this.core.check(this.fns.gl_model_flat_gradients(handle, first ? 1 : 2, weights[i], ptr, len)));
+      first = false;
+    });
+    if (first) invalidArgument('applyWeightedGradients', 'weights', 'at least one non-zero weight', describe(weights));
     const { values } = this.core.withOut(REPORT_LEN, (reportPtr) =>
       this.core.check(this.fns.gl_model_apply_gradients(handle, losses.loss, losses.dataLoss, losses.penalty, reportPtr)),
     );

@@ -108,20 +108,50 @@ function holdsClasses(spec: ModelSpec, y: TensorLike): boolean {
   return y.data instanceof Int32Array || (spec.loss === 'softmaxCrossEntropy' && !(y.data instanceof Float32Array));
 }
 
+/** Values copied between two yields: about a millisecond of work, well inside a frame. */
+const COPY_SLICE = 1 << 18;
+
+/** Resolves on the next macrotask, letting the thread draw a frame or serve a timer. */
+function nextTask(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  const { port1, port2 } = new MessageChannel();
+  return new Promise((resolve) => {
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
+}
+
+/**
+ * Copies `source` into `target` a slice at a time, yielding between slices so a large dataset
+ * never stalls the calling thread; `check` sees each slice first (it may throw).
+ */
+async function copyInSlices(source: ArrayLike<number>, target: Float32Array | Int32Array, check?: (slice: ArrayLike<number>, offset: number) => void): Promise<void> {
+  for (let start = 0; start < source.length; start += COPY_SLICE) {
+    if (start > 0) await nextTask();
+    const end = Math.min(start + COPY_SLICE, source.length);
+    const slice = ArrayBuffer.isView(source) ? (source as unknown as Float32Array).subarray(start, end) : (Array.prototype.slice.call(source, start, end) as number[]);
+    check?.(slice, start);
+    target.set(slice, start);
+  }
+}
+
 /** Copies a dataset into buffers the trainer owns (shared when `shared`), typed as the model reads them. */
-function packDataset(spec: ModelSpec, data: Dataset, shared: boolean, shuffle: boolean, seed: number): DatasetTransfer {
+async function packDataset(spec: ModelSpec, data: Dataset, shared: boolean, shuffle: boolean, seed: number): Promise<DatasetTransfer> {
   rowsOf('fit', data);
   const allocate = (length: number) => (shared ? new SharedArrayBuffer(length * 4) : new ArrayBuffer(length * 4));
   const x = new Float32Array(allocate(data.x.data.length));
-  x.set(data.x.data);
+  await copyInSlices(data.x.data, x);
   const classes = holdsClasses(spec, data.y);
   const y = classes ? new Int32Array(allocate(data.y.data.length)) : new Float32Array(allocate(data.y.data.length));
-  if (classes && !(data.y.data instanceof Int32Array)) {
-    for (let i = 0; i < data.y.data.length; i++) {
-      if (!Number.isInteger(data.y.data[i])) invalidArgument('fit', 'data.y', 'integer class indices', describe(data.y.data[i]));
+  const integral = (slice: ArrayLike<number>, offset: number) => {
+    for (let i = 0; i < slice.length; i++) {
+      if (!Number.isInteger(slice[i])) invalidArgument('fit', 'data.y', 'integer class indices', `${describe(slice[i])} at index ${offset + i}`);
     }
-  }
-  y.set(data.y.data);
+  };
+  await copyInSlices(data.y.data, y, classes && !(data.y.data instanceof Int32Array) ? integral : undefined);
   return { x: { shape: [...data.x.shape], data: x }, y: { shape: [...data.y.shape], data: y }, shuffle, seed };
 }
 
@@ -268,10 +298,10 @@ export class Trainer {
   /** Sends a dataset once to the given workers (default all): one shared copy, or a transferred copy each. */
   private async hold(data: Dataset, shuffle: boolean, seed: number, ranks = this.connections.map((_, rank) => rank)): Promise<number> {
     const id = this.nextDataset++;
-    const sharedCopy = this.shared ? packDataset(this.spec, data, true, shuffle, seed) : undefined;
+    const sharedCopy = this.shared ? await packDataset(this.spec, data, true, shuffle, seed) : undefined;
     await Promise.all(
-      ranks.map((rank) => {
-        const dataset = sharedCopy ?? packDataset(this.spec, data, false, shuffle, seed);
+      ranks.map(async (rank) => {
+        const dataset = sharedCopy ?? (await packDataset(this.spec, data, false, shuffle, seed));
         return this.connections[rank].call((remote) => remote.holdDataset(id, Comlink.transfer(dataset, transferablesOf(dataset))));
       }),
     );

@@ -7,7 +7,7 @@
 import * as Comlink from 'comlink';
 import { isNode } from '../ts/capabilities.js';
 import { GradlabError, invalidArgument } from '../ts/errors.js';
-import { GradientLayout, l2Norm, sharedBanks, weightedAverage } from '../ts/gradient-exchange.js';
+import { sharedBanks } from '../ts/gradient-exchange.js';
 import { createModel, type Model, type StateDict, type StepResult, type TensorLike } from '../ts/model.js';
 import { epochOrder, gather } from '../ts/training.js';
 import {
@@ -59,9 +59,8 @@ class HeldDataset {
 let model: Model | undefined;
 /** Set when the instance trapped: every later call fails with it. */
 let trapped: GradlabError | undefined;
-let layout: GradientLayout | undefined;
 /** Data parallel: how this worker exchanges gradients, and (shared) every slot, `[bank][rank]`. */
-let exchange: { setup: ExchangeSetup; banks: Float32Array[][]; average: Float32Array } | undefined;
+let exchange: { setup: ExchangeSetup; banks: Float32Array[][] } | undefined;
 const datasets = new Map<number, HeldDataset>();
 
 function live(): Model {
@@ -98,10 +97,8 @@ function runBatch(request: BatchRequest, reply: StepReply, transfers: Transferab
   const { setup, banks } = exchanging('step');
   const rows = x.shape[0] ?? 0;
   if (rows === 0) return;
-  const { grads, ...losses } = current.gradients(x, y);
-  const target = setup.kind === 'shared' ? banks[request.bank][setup.rank] : new Float32Array((layout as GradientLayout).length);
-  (layout as GradientLayout).pack(grads, target);
-  reply.gradients = { rows, losses };
+  const target = setup.kind === 'shared' ? banks[request.bank][setup.rank] : new Float32Array(current.parameterCount);
+  reply.gradients = { rows, losses: current.gradientsInto(x, y, target) };
   if (setup.kind === 'transfer') {
     reply.gradients.grads = target;
     transfers.push(target.buffer as ArrayBuffer);
@@ -109,27 +106,15 @@ function runBatch(request: BatchRequest, reply: StepReply, transfers: Transferab
 }
 
 /**
- * Applies the step's average. A non-finite average is refused as `trainStep`'s guard refuses
- * a non-finite step: the weights stay, and `nonFiniteAt` names the loss or the first entry.
+ * Applies the step's average: of every worker's slot in the shared bank (each replica sums
+ * them in the same order), or the average the caller sent. The model's guard refuses a
+ * non-finite average as it refuses a non-finite training step.
  */
 function applyAverage(request: ApplyRequest): StepResult {
-  const current = live();
-  const { setup, banks, average } = exchanging('step');
-  let averaged: Float32Array;
-  if (setup.kind === 'shared') {
-    averaged = average;
-    weightedAverage(banks[request.bank], request.weights, average);
-  } else {
-    if (!request.grads) invalidArgument('step', 'apply.grads', 'the averaged gradients', 'nothing');
-    averaged = request.grads;
-  }
-  const norm = l2Norm(averaged);
-  const { losses } = request;
-  if (!Number.isFinite(losses.loss) || !Number.isFinite(norm)) {
-    const nonFiniteAt = Number.isFinite(losses.loss) ? (layout as GradientLayout).firstNonFinite(averaged) : 'loss';
-    return { ...losses, gradNorm: norm, applied: false, nonFiniteAt };
-  }
-  return current.applyGradients((layout as GradientLayout).unpack(averaged), losses);
+  const { setup, banks } = exchanging('step');
+  if (setup.kind === 'shared') return live().applyWeightedGradients(banks[request.bank], request.weights, request.losses);
+  if (!request.grads) invalidArgument('step', 'apply.grads', 'the averaged gradients', 'nothing');
+  return live().applyWeightedGradients([request.grads], [1], request.losses);
 }
 
 /** Every buffer of a state dict, to transfer instead of copy. */
@@ -141,13 +126,11 @@ const api: TrainerWorkerApi = {
   async create(module, spec, seed) {
     if (model) throw new GradlabError({ code: 'InvalidState', op: 'create', message: 'create: this worker already has a model' });
     model = await createModel(spec, { seed, wasm: module });
-    layout = new GradientLayout(model.entries);
     const description: ModelDescription = { inputShape: model.inputShape, outputShape: model.outputShape, entries: [...model.entries] };
     return description;
   },
   setExchange(setup) {
-    const length = (layout as GradientLayout).length;
-    exchange = { setup, banks: setup.kind === 'shared' ? sharedBanks(setup, length) : [], average: new Float32Array(setup.kind === 'shared' ? length : 0) };
+    exchange = { setup, banks: setup.kind === 'shared' ? sharedBanks(setup, live().parameterCount) : [] };
   },
   holdDataset(id, dataset) {
     datasets.set(id, new HeldDataset(dataset));

@@ -539,6 +539,32 @@ pub extern "C" fn gl_model_apply_gradients(model: u32, loss: f32, data_loss: f32
     })
 }
 
+/// The flat gradient vector data-parallel workers exchange (every parameter's gradient, end
+/// to end in state-dict order; `len` = the number of parameter values): `mode` 0 reads it into
+/// `ptr`; 1 sets the gradients to `weight` · it; 2 adds `weight` · it. Non-finite values are
+/// accepted: `gl_model_apply_gradients`' guard refuses them as a training step would.
+#[no_mangle]
+pub extern "C" fn gl_model_flat_gradients(model: u32, mode: u32, weight: f32, ptr: *mut f32, len: usize) -> i32 {
+    run(|| {
+        let op = "flatGradients";
+        with_model(op, model, |m| {
+            let expected = m.parameter_count();
+            if len != expected {
+                return Err(Error::shape(op, "gradients", format!("{} values (every parameter)", expected), format!("{} values", len)));
+            }
+            if !weight.is_finite() {
+                return Err(Error::invalid(op, "weight", "a finite number", weight.to_string()));
+            }
+            match mode {
+                0 => m.read_gradients(write_f32(op, "gradients", ptr, len)?),
+                1 | 2 => m.add_gradients(read_f32(op, "gradients", ptr, len)?, weight, mode == 1),
+                _ => return Err(Error::invalid(op, "mode", "0 (read), 1 (set) or 2 (add)", mode.to_string())),
+            }
+            Ok(())
+        })
+    })
+}
+
 /// The number of values each layer contributes to `gl_model_layer_stats`: bias-gradient norm,
 /// weight-gradient norm, weight norm, update ratio, then the number of time steps T and T
 /// norms of ∂L/∂h_t.

@@ -29,9 +29,14 @@ export interface PageResult {
   aborted: { stopped: boolean; steps: number };
 }
 
+/** What `?bench` measures: main-thread frames while [784,256,256,10] trains in workers. */
+export interface BenchResult {
+  runs: { workers: number; batchSize: number; samplesPerSecond: number; frames: number; maxFrameGapMs: number }[];
+}
+
 declare global {
   interface Window {
-    gradlabResult?: PageResult;
+    gradlabResult?: PageResult | BenchResult;
     gradlabFailure?: string;
   }
 }
@@ -113,7 +118,34 @@ async function main(): Promise<PageResult> {
   };
 }
 
-main().then(
+/** The benchmark workload (bench/suites/workers.mjs): the MNIST-shaped ReLU MLP. */
+async function bench(): Promise<BenchResult> {
+  const spec = {
+    input: [784],
+    layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }],
+    loss: 'softmaxCrossEntropy',
+    optimizer: { type: 'sgd', lr: 0.01 },
+  } as const;
+  const rows = 4096;
+  const x = { shape: [rows, 784], data: new Float32Array(rows * 784).map((_, i) => (i % 251) / 251) };
+  const y = { shape: [rows], data: new Int32Array(rows).map((_, i) => i % 10) };
+  const runs: BenchResult['runs'] = [];
+  for (const [workers, batchSize] of [[1, 64], [2, 256]]) {
+    const trainer = await createTrainer(JSON.parse(JSON.stringify(spec)), { seed: 1, workers });
+    await trainer.fit({ x, y }, { epochs: 1, batchSize }); // warm-up: the workers' code tiers up
+    const meter = frameMeter();
+    meter.start();
+    const started = performance.now();
+    await trainer.fit({ x, y }, { epochs: 1, batchSize });
+    const seconds = (performance.now() - started) / 1000;
+    const { frames, maxGap } = meter.stop();
+    runs.push({ workers, batchSize, samplesPerSecond: rows / seconds, frames, maxFrameGapMs: maxGap });
+    await trainer.dispose();
+  }
+  return { runs };
+}
+
+(new URLSearchParams(location.search).has('bench') ? bench() : main()).then(
   (result) => {
     window.gradlabResult = result;
     document.getElementById('status')!.textContent = 'done';

@@ -263,6 +263,40 @@ impl Model {
         global_grad_norm(&self.params_mut())
     }
 
+    /// The number of parameter values: the length of the flat gradient vector that
+    /// data-parallel workers exchange.
+    pub fn parameter_count(&mut self) -> usize {
+        let mut count = 0;
+        self.visit_params(&mut |p| count += p.grad.len());
+        count
+    }
+
+    /// Copies every parameter's gradient into `out`, end to end in state-dict order
+    /// (`out.len()` = `parameter_count()`).
+    pub fn read_gradients(&mut self, out: &mut [f32]) {
+        let mut offset = 0;
+        self.visit_params(&mut |p| {
+            out[offset..offset + p.grad.len()].copy_from_slice(&p.grad);
+            offset += p.grad.len();
+        });
+    }
+
+    /// `grad = weight · source` (`overwrite`) or `grad += weight · source` for every parameter,
+    /// `source` laid out as `read_gradients` writes it: data-parallel workers build the average
+    /// of their gradients in place, in the same order in every replica.
+    pub fn add_gradients(&mut self, source: &[f32], weight: f32, overwrite: bool) {
+        let mut offset = 0;
+        self.visit_params(&mut |p| {
+            let part = &source[offset..offset + p.grad.len()];
+            if overwrite {
+                p.grad.iter_mut().zip(part).for_each(|(g, s)| *g = weight * s);
+            } else {
+                vector::axpy(weight, part, &mut p.grad);
+            }
+            offset += p.grad.len();
+        });
+    }
+
     /// One optimiser step on a batch.
     pub fn train_step(&mut self, op: &str, x: &[f32], batch: usize, target: &Target) -> Result<StepReport> {
         let losses = self.compute_gradients(op, x, batch, target)?;

@@ -1,0 +1,130 @@
+/**
+ * Training in workers: the cost of the worker hop (`trainer.fit` in one worker against
+ * `model.fit` in-thread, [784,256,256,10] ReLU, batch 64), data-parallel scaling (2 workers
+ * against 1 at global batch 256), and how responsive the calling thread stays while workers
+ * train: Node's longest event-loop stall (perf_hooks.monitorEventLoopDelay) and, when Debian's
+ * Chromium is installed, the longest gap between animation frames of a page training in
+ * workers (test/browser/page?bench).
+ *
+ *   node bench/suites/workers.mjs [--quick]
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { mnistLikeBatch } from '../baselines/random.mjs';
+import { GRADLAB, budget, compare, loadGradlab, rowsOf, runIfMain, speedupOver } from '../harness.mjs';
+import { buildPage, chromiumMissing, launchChromium, pageResult, servePage } from '../../test/browser/chromium.mjs';
+
+const SPEC = {
+  input: [784],
+  layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }],
+  loss: 'softmaxCrossEntropy',
+  optimizer: { type: 'sgd', lr: 0.01 },
+};
+
+/** The calling thread's responsiveness is judged against this (ANCHORS.md / issue 5). */
+const STALL_TARGET_MS = 20;
+
+const HOP = 'fit in a worker vs in-thread, [784,256,256,10] ReLU, batch 64';
+const SCALING = '2 workers vs 1, [784,256,256,10] ReLU, global batch 256';
+const STALLS = 'longest stall of the calling thread while training (ms)';
+
+/**
+ * A contender that fits one epoch of `data` per run. `create` builds the trainer or model; one
+ * warm-up epoch lets the workers' code tier up before timing.
+ * @param {string} label
+ * @param {() => Promise<{ fit: Function, dispose: () => unknown }>} create
+ * @param {{ x: object, y: object }} data
+ * @param {number} batchSize
+ */
+function fitContender(label, create, data, batchSize) {
+  return {
+    label,
+    prepare: async () => {
+      const trainer = await create();
+      await trainer.fit(data, { epochs: 1, batchSize });
+      return { run: () => trainer.fit(data, { epochs: 1, batchSize }), dispose: () => void trainer.dispose() };
+    },
+  };
+}
+
+/**
+ * The longest event-loop stall (ms) of this thread while `body` runs.
+ * @param {() => Promise<unknown>} body
+ */
+async function longestStall(body) {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  try {
+    await body();
+  } finally {
+    histogram.disable();
+  }
+  return histogram.max / 1e6;
+}
+
+/** @param {string} contender @param {number} ms */
+function stallRow(contender, ms) {
+  return { group: STALLS, contender, medianMs: null, value: ms, unit: 'ms', speedup: null };
+}
+
+/** The Chromium page's frame gaps while [784,256,256,10] trains in workers (cross-origin isolated). */
+async function chromiumRows() {
+  const missing = chromiumMissing();
+  if (missing) return { rows: [], notes: [`Chromium frame gap not measured: ${missing}`] };
+  const page = await buildPage();
+  const browser = await launchChromium();
+  const server = await servePage(page.outDir, true);
+  try {
+    const { runs } = await pageResult(browser, `${server.url}?bench`, 300_000);
+    return {
+      rows: runs.map((run) => stallRow(`Chromium frame gap, ${run.workers} worker${run.workers > 1 ? 's' : ''}, batch ${run.batchSize} (${Math.round(run.samplesPerSecond)} samples/s, ${run.frames} frames)`, run.maxFrameGapMs)),
+      notes: [],
+    };
+  } finally {
+    server.close();
+    await browser.close();
+    await page.remove();
+  }
+}
+
+/** @param {import('../harness.mjs').RunOptions} options */
+export async function run(options) {
+  const gradlab = await loadGradlab();
+  const rows = options.quick ? 1024 : 4096;
+  const { pixels, labels } = mnistLikeBatch(rows, 11);
+  const data = { x: { shape: [rows, 784], data: pixels }, y: { shape: [rows], data: labels } };
+  const trainer = (workers) => () => gradlab.createTrainer(SPEC, { seed: 1, workers });
+  const inThread = () => gradlab.createModel(SPEC, { seed: 1 });
+  const settings = { ...budget(options), iterations: 2, warmupIterations: 1 };
+
+  const hop = await compare([fitContender(GRADLAB, trainer(1), data, 64), fitContender('in-thread', inThread, data, 64)], settings);
+  const scaling = await compare([fitContender(GRADLAB, trainer(2), data, 256), fitContender('1 worker', trainer(1), data, 256)], settings);
+  const result = [...rowsOf(HOP, hop, { unit: 'samples/s', work: rows }), ...rowsOf(SCALING, scaling, { unit: 'samples/s', work: rows })];
+
+  const stalls = [];
+  for (const [workers, batchSize] of [[1, 64], [2, 256]]) {
+    const fitting = await gradlab.createTrainer(SPEC, { seed: 1, workers });
+    await fitting.fit(data, { epochs: 1, batchSize });
+    stalls.push(stallRow(`Node event loop, ${workers} worker${workers > 1 ? 's' : ''}, batch ${batchSize}`, await longestStall(() => fitting.fit(data, { epochs: 1, batchSize }))));
+    await fitting.dispose();
+  }
+  const browser = await chromiumRows();
+  result.push(...stalls, ...browser.rows);
+
+  const worstStall = Math.max(...[...stalls, ...browser.rows].map((row) => row.value));
+  const hopRatio = speedupOver(result, HOP, 'in-thread');
+  return {
+    suite: 'workers',
+    rows: result,
+    targets: [
+      { id: 'workers-2-vs-1', measured: speedupOver(result, SCALING, '1 worker') },
+      { id: 'worker-hop-vs-in-thread', measured: hopRatio },
+    ],
+    notes: [
+      `worker fit runs at ${hopRatio?.toFixed(2) ?? '—'}× in-thread throughput (target ≥ 0.95)`,
+      `longest stall of the calling thread while workers train: ${worstStall.toFixed(1)} ms (target < ${STALL_TARGET_MS} ms: ${worstStall < STALL_TARGET_MS ? 'pass' : 'FAIL'}; in-thread model.fit blocks it for the whole fit)`,
+      ...browser.notes,
+    ],
+  };
+}
+
+await runIfMain(import.meta.url, run);
