@@ -251,7 +251,21 @@ export function machineInfo() {
     platform: `${os.platform()} ${os.arch()}`,
     cpus: cpus.length,
     cpuModel: cpus[0]?.model ?? 'unknown',
+    loadAverage1m: Number(os.loadavg()[0].toFixed(2)),
   };
+}
+
+/**
+ * Warns when other processes already keep the CPUs busy. On a 2-core machine under load the
+ * baselines suffer more than gradlab (V8's GC and JIT helper threads get starved: tfjs-layers
+ * slowed 5× where gradlab slowed 1.4× at load 9), which inflates every ratio. Call before
+ * timing anything: the 1-minute load average then counts other processes only.
+ */
+export function warnIfBusy() {
+  const [load] = os.loadavg();
+  if (load > 0.5) {
+    console.warn(`warning: load average ${load.toFixed(2)} on ${os.cpus().length} CPUs before starting — other processes compete; ratios will be unreliable (inflated for gradlab)`);
+  }
 }
 
 /**
@@ -323,6 +337,7 @@ export function printSummary(summary) {
 export async function runIfMain(moduleUrl, run) {
   if (!process.argv[1] || moduleUrl !== pathToFileURL(path.resolve(process.argv[1])).href) return;
   const options = { quick: parseArguments(process.argv.slice(2)).quick };
+  warnIfBusy();
   const result = await run(options);
   printSuite(result);
   writeSuiteResult(result, options);

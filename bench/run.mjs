@@ -11,7 +11,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BENCH_DIRECTORY, SUITE_ORDER, parseArguments, printSuite, printSummary, writeSuiteResult, writeSummary } from './harness.mjs';
+import { BENCH_DIRECTORY, SUITE_ORDER, parseArguments, printSuite, printSummary, warnIfBusy, writeSuiteResult, writeSummary } from './harness.mjs';
 import { wasmInfo } from './baselines/tfjs.mjs';
 
 const { quick, suites: requested } = parseArguments(process.argv.slice(2));
@@ -31,6 +31,7 @@ const selected = requested.length > 0 ? ordered.filter((name) => requested.inclu
 
 const options = { quick };
 console.log(`gradlab benchmarks${quick ? ' (quick)' : ''}: ${selected.join(', ')}`);
+warnIfBusy();
 let failures = 0;
 for (const name of selected) {
   const started = performance.now();
