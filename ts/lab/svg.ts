@@ -10,10 +10,15 @@ function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** Round tick values (steps of 1, 2 or 5 × 10^k) covering [min, max] with about `count` ticks. */
 function ticks(min: number, max: number, count: number): number[] {
   if (min === max) return [min];
-  const step = (max - min) / (count - 1);
-  return Array.from({ length: count }, (_, i) => min + i * step);
+  const rough = (max - min) / Math.max(count - 1, 1);
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rough) ?? 10 * magnitude;
+  const values: number[] = [];
+  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) values.push(Number(v.toPrecision(12)));
+  return values;
 }
 
 function label(value: number, log: boolean): string {
