@@ -62,8 +62,8 @@ describe.skipIf(skip)('in headless Chromium', () => {
       expect(result.losses).toHaveLength(RUN.epochs * Math.ceil(192 / RUN.batchSize));
       expect(result.epochLosses.at(-1)).toBeLessThan(result.epochLosses[0] * 0.8);
       // Frames keep coming while the worker trains (the gap is reported, never asserted: wall time).
-      expect(result.frames).toBeGreaterThan(2);
-      console.log(`Chromium (${isolated ? 'isolated' : 'not isolated'}): ${result.frames} frames while training, longest gap ${result.maxFrameGapMs.toFixed(1)} ms`);
+      expect(result.frames).toBeGreaterThanOrEqual(10);
+      console.log(`Chromium (${isolated ? 'isolated' : 'not isolated'}): ${result.frames} frames while training, longest gap ${result.maxFrameGapMs.toFixed(1)} ms (during ${result.maxFrameGapPhase})`);
       // The same seed gives the same weights as Node, bit for bit.
       expect(result.dataHash).toBe(nodeDataHash);
       expect(result.stateHash).toBe(nodeHash);

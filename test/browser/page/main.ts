@@ -18,9 +18,11 @@ export interface PageResult {
   /** Two workers against one on the same global batches: the largest relative difference. */
   parallelRelativeError: number;
   parallelExchange: Capabilities['gradientExchange'];
-  /** Animation frames seen while the one-worker run trained, and the longest gap between two. */
+  /** Animation frames seen while the page trained (every run below), and the longest gap between two. */
   frames: number;
   maxFrameGapMs: number;
+  /** What the page was doing when the longest gap ended. */
+  maxFrameGapPhase: string;
   /** A bad input's error, as it arrived from the worker. */
   error: { gradlabError: boolean; code: string; arg?: string };
   /** The code a call got after its worker was terminated under it. */
@@ -41,15 +43,23 @@ declare global {
   }
 }
 
-/** Counts animation frames and their longest gap between `start()` and `stop()`. */
+/**
+ * Counts animation frames and their longest gap between `start()` and `stop()`, remembering
+ * which phase (set with `phase()`) the longest gap ended in.
+ */
 function frameMeter() {
   let frames = 0;
   let maxGap = 0;
+  let current = '';
+  let maxGapPhase = '';
   let last: number | undefined;
   let running = false;
   const tick = (now: number) => {
     if (!running) return;
-    if (last !== undefined) maxGap = Math.max(maxGap, now - last);
+    if (last !== undefined && now - last > maxGap) {
+      maxGap = now - last;
+      maxGapPhase = current;
+    }
     last = now;
     frames++;
     requestAnimationFrame(tick);
@@ -59,9 +69,12 @@ function frameMeter() {
       running = true;
       requestAnimationFrame(tick);
     },
+    phase(name: string) {
+      current = name;
+    },
     stop() {
       running = false;
-      return { frames, maxGap };
+      return { frames, maxGap, maxGapPhase };
     },
   };
 }
@@ -70,28 +83,33 @@ async function main(): Promise<PageResult> {
   const data = dataset(192);
   const fitOptions = { epochs: RUN.epochs, batchSize: RUN.batchSize, seed: RUN.shuffleSeed };
 
-  const single = await createTrainer(SPEC, { seed: RUN.seed });
-  const losses: number[] = [];
   const meter = frameMeter();
   meter.start();
+  meter.phase('createTrainer');
+  const single = await createTrainer(SPEC, { seed: RUN.seed });
+  const losses: number[] = [];
+  meter.phase('fit');
   const history = await single.fit(data, { ...fitOptions, onProgress: (progress) => losses.push(progress.loss) });
-  const { frames, maxGap } = meter.stop();
   const state = await single.stateDict();
   const error = await single.predict({ shape: [2, 5], data: new Float32Array(10) }).then(
     () => ({ gradlabError: false, code: 'none' }),
     (caught: GradlabError) => ({ gradlabError: caught instanceof GradlabError, code: caught.code, arg: caught.arg }),
   );
 
+  meter.phase('abort');
   const controller = new AbortController();
   const aborted = await single.fit(dataset(800), { epochs: 3, batchSize: 4, signal: controller.signal, onProgress: (p) => p.step === 2 && controller.abort() });
   await single.dispose();
 
+  meter.phase('createTrainer (2 workers)');
   const parallel = await createTrainer(SPEC, { seed: RUN.seed, workers: 2 });
+  meter.phase('fit (2 workers)');
   await parallel.fit(data, fitOptions);
   const parallelRelativeError = relativeError(await parallel.stateDict(), state);
   const parallelExchange = parallel.capabilities.gradientExchange;
   await parallel.dispose();
 
+  meter.phase('killed worker');
   const started: Worker[] = [];
   // Created as a user with a custom worker would: the literal form lets Vite bundle it.
   const spawn = () => new Worker(new URL('../../../dist/workers/trainer.worker.js', import.meta.url), { type: 'module' });
@@ -101,6 +119,7 @@ async function main(): Promise<PageResult> {
     () => 'none',
     (caught: GradlabError) => caught.code,
   );
+  const { frames, maxGap, maxGapPhase } = meter.stop();
 
   return {
     capabilities: await capabilities(),
@@ -112,6 +131,7 @@ async function main(): Promise<PageResult> {
     parallelExchange,
     frames,
     maxFrameGapMs: maxGap,
+    maxFrameGapPhase: maxGapPhase,
     error,
     killedCode,
     aborted: { stopped: aborted.stopped, steps: aborted.epochs.reduce((sum, epoch) => sum + epoch.steps, 0) },
