@@ -98,7 +98,8 @@ function shards(start: number, rows: number, parts: number): [number, number][] 
 function sliceRows(x: TensorLike, y: TensorLike, xRow: number, yRow: number, start: number, end: number): { x: TensorLike; y: TensorLike } {
   const rows = (tensor: TensorLike, length: number) => ({
     shape: [end - start, ...tensor.shape.slice(1)],
-    data: Array.prototype.slice.call(tensor.data, start * length, end * length) as ArrayLike<number>,
+    // A typed array slices into the same type, which keeps the model's reading of the labels.
+    data: ArrayBuffer.isView(tensor.data) ? (tensor.data as Float32Array).slice(start * length, end * length) : (Array.prototype.slice.call(tensor.data, start * length, end * length) as number[]),
   });
   return { x: rows(x, xRow), y: rows(y, yRow) };
 }
@@ -249,13 +250,13 @@ export class Trainer {
    */
   private async step(sources: BatchSource[], tag: StepTag): Promise<CompletedStep[]> {
     if (!this.exchange) {
-      const [reply] = await this.send([{ batch: { source: sources[0], mode: 'trainStep', diagnostics: tag.diagnostics, bank: 0 } }]);
+      const [reply] = await this.send([{ batch: { source: sources[0], mode: 'trainStep', diagnostics: tag.diagnostics } }]);
       return [{ tag, result: reply.trained as StepResult, diagnostics: reply.diagnostics }];
     }
     const previous = this.pending;
     this.pending = undefined;
     const bank = this.exchange.nextBank();
-    const replies = await this.send(sources.map((source, rank) => ({ apply: previous?.update.requests[rank], batch: { source, mode: 'gradients', diagnostics: false, bank } })));
+    const replies = await this.send(sources.map((source, rank) => ({ apply: previous?.update.requests[rank], batch: { source, mode: 'gradients', bank } })));
     this.pending = { tag, update: this.update(replies, bank, tag.diagnostics) };
     return previous ? [this.completed(previous.tag, replies)] : [];
   }
@@ -395,7 +396,7 @@ export class Trainer {
     if (!this.exchange) return this.first('gradients', (remote) => remote.gradients(x, y));
     const sources = this.explicitSources(x, y);
     const bank = this.exchange.nextBank();
-    const replies = await this.send(sources.map((source) => ({ batch: { source, mode: 'gradients', diagnostics: false, bank } })));
+    const replies = await this.send(sources.map((source) => ({ batch: { source, mode: 'gradients', bank } })));
     const contributions: (Contribution | undefined)[] = replies.map((reply) => reply.gradients);
     const averaged = new Float32Array(this.exchange.layout.length);
     this.exchange.average(contributions, bank, averaged);

@@ -44,19 +44,13 @@ export type ExchangeSetup = { kind: 'shared'; buffer: SharedArrayBuffer; rank: n
 /** Rows `[start, end)` of a held dataset's order in `epoch`, or explicit tensors. */
 export type BatchSource = { dataset: number; epoch: number; start: number; end: number } | { x: TensorLike; y: TensorLike };
 
-export interface BatchRequest {
-  source: BatchSource;
-  /** `trainStep`: a whole step (one worker); `gradients`: this shard's gradients (data parallel). */
-  mode: 'trainStep' | 'gradients';
-  /** Read the per-layer diagnostics after a `trainStep`. */
-  diagnostics: boolean;
-  /**
-   * The shared bank to write gradients to. Steps alternate banks: one message applies the
-   * previous step's average (every worker reads the other bank) while faster workers already
-   * write this step's gradients.
-   */
-  bank: 0 | 1;
-}
+/**
+ * A batch to run: a whole `trainStep` (one worker; `diagnostics` reads the per-layer
+ * diagnostics after it), or this shard's `gradients` (data parallel), written to the shared
+ * `bank`. Steps alternate banks: one message applies the previous step's average (every
+ * worker reads the other bank) while faster workers already write this step's gradients.
+ */
+export type BatchRequest = { source: BatchSource; mode: 'trainStep'; diagnostics: boolean } | { source: BatchSource; mode: 'gradients'; bank: 0 | 1 };
 
 export interface ApplyRequest {
   /** The averaged losses (only reported back). */
