@@ -4,6 +4,7 @@
  * running call, dispose without leaks, and data parallelism (N workers equal one on the same
  * global batches, through both gradient exchanges, with uneven and empty shards).
  */
+import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -223,10 +224,18 @@ describe('dispose', () => {
     expect(numModels()).toBe(modelsBefore);
   });
 
-  it('lets the process exit while a trainer idles undisposed (workers are unref-ed between calls)', async () => {
-    const worker = await trainer(SPEC);
-    await worker.trainStep(dataset(4).x, dataset(4).y);
-    expect(process.getActiveResourcesInfo()).not.toContain('Worker');
+  it('lets the process exit while a trainer idles undisposed (workers are unref-ed between calls)', () => {
+    const index = new URL('../dist/ts/index.js', import.meta.url).href;
+    const script = `
+      const { createTrainer } = await import(${JSON.stringify(index)});
+      const trainer = await createTrainer({ input: [2], layers: [{ type: 'dense', units: 1 }], loss: 'mse' }, { workers: 2 });
+      await trainer.trainStep({ shape: [2, 2], data: new Float32Array(4) }, { shape: [2, 1], data: new Float32Array(2) });
+      console.log('trained');`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('trained');
+    expect(child.signal).toBeNull();
+    expect(child.status).toBe(0);
   });
 });
 

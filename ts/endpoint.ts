@@ -31,8 +31,10 @@ function isNodeWorker(worker: TrainerWorkerHandle): worker is NodeWorker {
 async function defaultWorker(): Promise<TrainerWorkerHandle> {
   if (isNode()) {
     const { Worker } = await import('node:worker_threads');
+    // Workers inherit Node's flags, but --input-type (of `node -e` scripts) makes one refuse to start.
+    const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
     // A variable, not a literal: bundlers must not turn the Node path into an asset.
-    return new Worker(new URL(WORKER_SCRIPT, import.meta.url));
+    return new Worker(new URL(WORKER_SCRIPT, import.meta.url), { execArgv });
   }
   // This exact form lets Vite and other bundlers find, bundle and emit the worker.
   return new Worker(new URL('../workers/trainer.worker.js', import.meta.url), { type: 'module' });
