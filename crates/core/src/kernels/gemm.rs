@@ -129,22 +129,28 @@ fn pack<'b, const WIDTH: usize>(
     for (s, sliver) in packed.chunks_exact_mut(WIDTH * depths).enumerate() {
         let line = first + s * WIDTH;
         let width = WIDTH.min(first + count - line);
+        let start = line * src.across + depth * src.along;
+        // The largest index read below, checked once so the loops can skip bounds checks.
+        let last = start + (width - 1) * src.across + (depths - 1) * src.along;
+        assert!(last < src.data.len(), "sgemm: an operand is shorter than its dimensions and strides");
         if width < WIDTH {
             sliver.fill(0.0);
         }
-        let start = line * src.across + depth * src.along;
-        if src.across == 1 {
-            // The lines are adjacent in memory: copy one WIDTH-wide run per depth.
-            for (p, out) in sliver.chunks_exact_mut(WIDTH).enumerate() {
-                let at = start + p * src.along;
-                out[..width].copy_from_slice(&src.data[at..at + width]);
-            }
-        } else {
-            // Each line runs along the depth: walk one line at a time.
-            for w in 0..width {
-                let at = start + w * src.across;
-                for (p, out) in sliver.chunks_exact_mut(WIDTH).enumerate() {
-                    out[w] = src.data[at + p * src.along];
+        for (p, out) in sliver.chunks_exact_mut(WIDTH).enumerate() {
+            let base = start + p * src.along;
+            if width == WIDTH && src.across == 1 {
+                // The lines are adjacent in memory: one WIDTH-wide copy per depth.
+                out.copy_from_slice(&src.data[base..base + WIDTH]);
+            } else if width == WIDTH {
+                // A gather across the lines, unrolled for the full width.
+                for (w, value) in out.iter_mut().enumerate() {
+                    // SAFETY: base + w·across ≤ last < len.
+                    *value = unsafe { *src.data.get_unchecked(base + w * src.across) };
+                }
+            } else {
+                for (w, value) in out[..width].iter_mut().enumerate() {
+                    // SAFETY: as above, w < width.
+                    *value = unsafe { *src.data.get_unchecked(base + w * src.across) };
                 }
             }
         }
