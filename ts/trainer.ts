@@ -178,11 +178,19 @@ export class Trainer {
   /** Averaged gradients waiting to be applied with the next message (data parallel only). */
   private pending?: { tag: StepTag; update: StepUpdate };
   private failure?: GradlabError;
+  /**
+   * The stop flag the workers read before each queued step (where SharedArrayBuffer exists):
+   * with it, one worker keeps its next step queued (depth 2) and an abort still stops within
+   * one step; without it, and data parallel (each step needs the previous average), one step
+   * at a time.
+   */
+  private readonly stop?: Int32Array;
+  private readonly depth: number;
   private fitting = false;
   private nextDataset = 1;
 
   /** @internal Use {@link createTrainer}. */
-  constructor(spec: ModelSpec, description: ModelDescription, connections: WorkerConnection[], report: Capabilities) {
+  constructor(spec: ModelSpec, description: ModelDescription, connections: WorkerConnection[], report: Capabilities, stop: Int32Array | undefined) {
     this.spec = spec;
     this.inputShape = description.inputShape;
     this.outputShape = description.outputShape;
@@ -191,6 +199,8 @@ export class Trainer {
     this.workers = connections.length;
     this.capabilities = report;
     this.shared = report.gradientExchange === 'shared';
+    this.stop = stop;
+    this.depth = stop && connections.length === 1 ? 2 : 1;
     if (connections.length > 1) {
       const layout = new GradientLayout(description.entries);
       this.exchange = this.shared ? new SharedExchange(layout, connections.length) : new TransferExchange(layout, connections.length);
@@ -251,7 +261,7 @@ export class Trainer {
   private async step(sources: BatchSource[], tag: StepTag): Promise<CompletedStep[]> {
     if (!this.exchange) {
       const [reply] = await this.send([{ batch: { source: sources[0], mode: 'trainStep', diagnostics: tag.diagnostics } }]);
-      return [{ tag, result: reply.trained as StepResult, diagnostics: reply.diagnostics }];
+      return reply.skipped ? [] : [{ tag, result: reply.trained as StepResult, diagnostics: reply.diagnostics }];
     }
     const previous = this.pending;
     this.pending = undefined;
@@ -329,11 +339,16 @@ export class Trainer {
     this.fitting = true;
     let dataset: number | undefined;
     let validation: number | undefined;
+    const { stop } = this;
+    const raise = () => stop && Atomics.store(stop, 0, 1);
+    if (stop) Atomics.store(stop, 0, 0);
+    options.signal?.addEventListener('abort', raise);
     try {
       dataset = await this.hold(data, options.shuffle ?? true, options.seed ?? 0);
       if (options.validationData) validation = await this.hold(options.validationData, false, 0, [0]);
       return await this.epochs(dataset, validation, count, options);
     } finally {
+      options.signal?.removeEventListener('abort', raise);
       this.pending = undefined;
       this.fitting = false;
       if (dataset !== undefined) await this.drop(dataset);
@@ -362,6 +377,8 @@ export class Trainer {
         if (tag.last && diagnostics) result.diagnostics = diagnostics;
         if (tag.report) onProgress?.({ ...outcome, epoch, step: tag.step, stepsPerEpoch, ...(withDiagnostics && diagnostics ? { diagnostics } : {}) });
       };
+      // Up to `depth` steps in flight, recorded in order as they complete.
+      const inFlight: Promise<CompletedStep[]>[] = [];
       for (let step = 0; step < stepsPerEpoch; step++) {
         if (signal?.aborted) {
           history.stopped = true;
@@ -371,8 +388,13 @@ export class Trainer {
         const report = onProgress !== undefined && ((taken++ + 1) % every === 0 || last);
         const start = step * batchSize;
         const sources = this.datasetSources(dataset, epoch, start, Math.min(start + batchSize, count));
-        (await this.step(sources, { epoch, step, last, report, diagnostics: last || (report && withDiagnostics) })).forEach(record);
+        const sent = this.step(sources, { epoch, step, last, report, diagnostics: last || (report && withDiagnostics) });
+        // Handled here so a failure while an earlier step is awaited is not reported as unhandled.
+        sent.catch(() => undefined);
+        inFlight.push(sent);
+        if (inFlight.length >= this.depth) (await (inFlight.shift() as Promise<CompletedStep[]>)).forEach(record);
       }
+      for (const sent of inFlight) (await sent).forEach(record);
       (await this.flush()).forEach(record);
       const applied = result.steps - result.skippedSteps;
       result.loss = applied > 0 ? lossSum / applied : NaN;
@@ -481,9 +503,10 @@ export async function createTrainer(spec: ModelSpec, options: CreateTrainerOptio
   try {
     const refused = opened.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     if (refused) throw refused.reason;
-    const [description] = await Promise.all(connections.map((connection) => connection.call((remote) => remote.create(module, validated, seed))));
+    const stop = report.sharedArrayBuffer ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+    const [description] = await Promise.all(connections.map((connection) => connection.call((remote) => remote.create(module, validated, seed, stop))));
     if (early) throw early;
-    trainer = new Trainer(validated, description, connections, report);
+    trainer = new Trainer(validated, description, connections, report, stop);
     await trainer.connectExchange();
     return trainer;
   } catch (error) {

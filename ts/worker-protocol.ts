@@ -75,6 +75,8 @@ export interface StepReply {
   applied?: StepResult;
   /** The outcome of a `trainStep` batch. */
   trained?: StepResult;
+  /** The `trainStep` batch was skipped because the stop flag was set. */
+  skipped?: boolean;
   /** A `gradients` batch: its rows (the averaging weight), losses and, for `transfer`, the flat gradients. */
   gradients?: { rows: number; losses: LossResult; grads?: Float32Array };
   diagnostics?: LayerDiagnostics[];
@@ -82,8 +84,13 @@ export interface StepReply {
 
 /** The worker's API; every method runs on its one model. */
 export interface TrainerWorkerApi {
-  /** Instantiates `module` and builds the model from `spec` and `seed`. */
-  create(module: WebAssembly.Module, spec: ModelSpec, seed: number): Promise<ModelDescription>;
+  /**
+   * Instantiates `module` and builds the model from `spec` and `seed`. `stop` (where
+   * SharedArrayBuffer exists) is the caller's stop flag: while its value is not 0 the worker
+   * skips queued `trainStep` batches, so an abort stops within one step even with the next
+   * step already queued.
+   */
+  create(module: WebAssembly.Module, spec: ModelSpec, seed: number, stop?: Int32Array): Promise<ModelDescription>;
   setExchange(setup: ExchangeSetup): void;
   holdDataset(id: number, dataset: DatasetTransfer): void;
   dropDataset(id: number): void;

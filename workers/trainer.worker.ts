@@ -57,6 +57,8 @@ class HeldDataset {
 }
 
 let model: Model | undefined;
+/** The caller's stop flag (see `TrainerWorkerApi.create`). */
+let stop: Int32Array | undefined;
 /** Set when the instance trapped: every later call fails with it. */
 let trapped: GradlabError | undefined;
 /** Data parallel: how this worker exchanges gradients, and (shared) every slot, `[bank][rank]`. */
@@ -88,6 +90,10 @@ function batchOf(source: BatchSource): { x: TensorLike; y: TensorLike } {
 /** Runs a batch: a whole step, or this shard's gradients put where the exchange wants them. */
 function runBatch(request: BatchRequest, reply: StepReply, transfers: Transferable[]): void {
   const current = live();
+  if (request.mode === 'trainStep' && stop && Atomics.load(stop, 0) !== 0) {
+    reply.skipped = true;
+    return;
+  }
   const { x, y } = batchOf(request.source);
   if (request.mode === 'trainStep') {
     reply.trained = current.trainStep(x, y);
@@ -123,8 +129,9 @@ function buffersOf(dict: StateDict): ArrayBuffer[] {
 }
 
 const api: TrainerWorkerApi = {
-  async create(module, spec, seed) {
+  async create(module, spec, seed, stopFlag) {
     if (model) throw new GradlabError({ code: 'InvalidState', op: 'create', message: 'create: this worker already has a model' });
+    stop = stopFlag;
     model = await createModel(spec, { seed, wasm: module });
     const description: ModelDescription = { inputShape: model.inputShape, outputShape: model.outputShape, entries: [...model.entries] };
     return description;
