@@ -448,7 +448,21 @@ pub extern "C" fn gl_model_predict(model: u32, x_ptr: *const f32, x_len: usize, 
     })
 }
 
-/// The report slots written by `gl_model_gradients` and `gl_model_train_step`.
+/// A batch as the ABI passes it: `x` with its shape, and `y` as class indices (`y_classes` = 1,
+/// i32) or float targets.
+#[allow(clippy::too_many_arguments)]
+fn read_batch<'a>(op: &str, x_ptr: *const f32, x_len: usize, shape_ptr: *const i32, rank: usize, y_ptr: *const f32, y_len: usize, y_classes: u32) -> Result<(&'a [f32], Vec<usize>, Target<'a>)> {
+    let shape = shape_of(op, shape_ptr, rank)?;
+    let x = read_f32(op, "x", x_ptr, x_len)?;
+    let target = if y_classes != 0 {
+        Target::Classes(read_i32(op, "y", y_ptr as *const i32, y_len)?)
+    } else {
+        Target::Values(read_f32(op, "y", y_ptr, y_len)?)
+    };
+    Ok((x, shape, target))
+}
+
+/// The report slots written by `gl_model_step`.
 pub const REPORT_LEN: usize = 6;
 
 /// Computes gradients of the total loss (`apply` = 0) or runs a whole training step
@@ -460,14 +474,8 @@ pub const REPORT_LEN: usize = 6;
 pub extern "C" fn gl_model_step(model: u32, apply: u32, x_ptr: *const f32, x_len: usize, shape_ptr: *const i32, rank: usize, y_ptr: *const f32, y_len: usize, y_classes: u32, report_ptr: *mut f32) -> i32 {
     run(|| {
         let op = if apply != 0 { "trainStep" } else { "gradients" };
-        let shape = shape_of(op, shape_ptr, rank)?;
-        let x = read_f32(op, "x", x_ptr, x_len)?;
         let report = write_f32(op, "report", report_ptr, REPORT_LEN)?;
-        let target = if y_classes != 0 {
-            Target::Classes(read_i32(op, "y", y_ptr as *const i32, y_len)?)
-        } else {
-            Target::Values(read_f32(op, "y", y_ptr, y_len)?)
-        };
+        let (x, shape, target) = read_batch(op, x_ptr, x_len, shape_ptr, rank, y_ptr, y_len, y_classes)?;
         with_model(op, model, |m| {
             let batch = m.check_input(op, x, &shape)?;
             let losses = m.compute_gradients(op, x, batch, &target)?;
@@ -490,14 +498,8 @@ pub extern "C" fn gl_model_step(model: u32, apply: u32, x_ptr: *const f32, x_len
 pub extern "C" fn gl_model_evaluate(model: u32, x_ptr: *const f32, x_len: usize, shape_ptr: *const i32, rank: usize, y_ptr: *const f32, y_len: usize, y_classes: u32, out_ptr: *mut f32) -> i32 {
     run(|| {
         let op = "evaluate";
-        let shape = shape_of(op, shape_ptr, rank)?;
-        let x = read_f32(op, "x", x_ptr, x_len)?;
         let out = write_f32(op, "out", out_ptr, 2)?;
-        let target = if y_classes != 0 {
-            Target::Classes(read_i32(op, "y", y_ptr as *const i32, y_len)?)
-        } else {
-            Target::Values(read_f32(op, "y", y_ptr, y_len)?)
-        };
+        let (x, shape, target) = read_batch(op, x_ptr, x_len, shape_ptr, rank, y_ptr, y_len, y_classes)?;
         with_model(op, model, |m| {
             let batch = m.check_input(op, x, &shape)?;
             let (loss, correct) = m.evaluate(op, x, batch, &target)?;
