@@ -249,6 +249,26 @@ describe('data parallel', () => {
     return state;
   }
 
+  it('exchanges flat gradient vectors through the model (gradientsInto, applyWeightedGradients)', async () => {
+    const { x, y } = dataset(10);
+    const a = await createModel(SPEC, { seed: 6 });
+    const b = await createModel(SPEC, { seed: 6 });
+    const flat = new Float32Array(a.parameterCount);
+    const losses = a.gradientsInto(x, y, flat);
+    const { grads, ...expectedLosses } = b.gradients(x, y);
+    expect(losses).toEqual(expectedLosses);
+    expect(flat).toEqual(Float32Array.from(Object.values(grads).flatMap((tensor) => [...tensor.data])));
+    // Half of it twice is the whole of it: the same step as applyGradients.
+    const half = flat.map((value) => value / 2);
+    expect(a.applyWeightedGradients([half, half], [1, 1], losses)).toEqual(b.applyGradients(grads, expectedLosses));
+    expect(relativeError(a.stateDict(), b.stateDict())).toBeLessThanOrEqual(1e-6);
+    expect(() => a.gradientsInto(x, y, new Float32Array(3))).toThrow(expect.objectContaining({ code: 'ShapeMismatch', arg: 'target' }));
+    expect(() => a.applyWeightedGradients([flat], [0], losses)).toThrow(expect.objectContaining({ code: 'InvalidArgument', arg: 'weights' }));
+    expect(() => a.applyWeightedGradients([new Float32Array(3)], [1], losses)).toThrow(expect.objectContaining({ code: 'ShapeMismatch', arg: 'gradients' }));
+    a.dispose();
+    b.dispose();
+  });
+
   it('N workers equal one worker on the same global batches (relative error ≤ 1e-5)', async () => {
     // 101 rows, batch 30: shards of 10/10/10 and, in the last batch of 11 rows, 4/4/3; with
     // batch 50 over 3 workers the last batch (1 row) leaves two shards empty.
