@@ -104,3 +104,18 @@ fn huge_but_finite_gradients_are_not_mistaken_for_non_finite_ones() {
     assert!(report.applied, "{:?}", report);
     assert!(report.losses.grad_norm.is_finite() && report.losses.grad_norm > 1e19);
 }
+
+#[test]
+fn a_residual_block_bounds_batches_by_its_nested_layers_workspace() {
+    use gradlab_core::nn::build::build_sequential;
+    use gradlab_core::nn::recurrent::{CellKind, RecurrentOptions};
+    let lstm = LayerConfig::Recurrent {
+        name: None,
+        options: RecurrentOptions { cell: CellKind::Lstm, units: 8, return_sequences: true, forget_bias: 0.0, bptt_steps: None },
+    };
+    let block = LayerConfig::Residual { name: None, layers: vec![lstm] };
+    let built = build_sequential(&[block], &[50, 8], "", "layers", &mut Rng::new(0)).unwrap();
+    let workspace = built.layers[0].workspace_per_example();
+    assert_eq!(workspace, CellKind::Lstm.workspace_per_example(50, 8));
+    assert!(workspace > 50 * 8, "the LSTM's saved states exceed its output");
+}

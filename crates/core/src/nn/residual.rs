@@ -1,7 +1,7 @@
 //! A residual block `y = x + f(x)`: the identity shortcut carries the gradient past f
 //! unchanged, which is what keeps deep nets trainable.
 
-use super::layer::{Buffer, Layer, Mode, Param};
+use super::layer::{example_len, Buffer, Layer, Mode, Param};
 use super::sequential::Sequential;
 use crate::kernels::vector;
 
@@ -56,6 +56,12 @@ impl Layer for Residual {
 
     fn visit_buffers(&mut self, visit: &mut dyn FnMut(&mut Buffer)) {
         self.body.visit_buffers(visit);
+    }
+
+    /// The widest output or workspace inside the body, so a batch's memory bound covers
+    /// nested layers too.
+    fn workspace_per_example(&self) -> usize {
+        self.body.layers.iter().map(|layer| example_len(layer.output_dims()).max(layer.workspace_per_example())).max().unwrap_or(0)
     }
 
     fn sublayers_mut(&mut self) -> &mut [Box<dyn Layer>] {
