@@ -163,22 +163,16 @@ fn pack<'b, const WIDTH: usize>(
 /// independent multiply-adds (no FMA in SIMD128, so a multiply then an add).
 #[inline(always)]
 fn multiply_slivers(depths: usize, a: &[f32], b: &[f32]) -> [[F32x4; NR_VECTORS]; MR] {
-    assert!(a.len() >= MR * depths && b.len() >= NR * depths);
     let mut acc = [[F32x4::zero(); NR_VECTORS]; MR];
-    for p in 0..depths {
-        // SAFETY: the assertion above covers every offset read here (p < depths).
-        unsafe {
-            let a_step = a.as_ptr().add(p * MR);
-            let b_step = b.as_ptr().add(p * NR);
-            let mut b_vectors = [F32x4::zero(); NR_VECTORS];
-            for (v, b_vector) in b_vectors.iter_mut().enumerate() {
-                *b_vector = F32x4::load_ptr(b_step.add(4 * v));
-            }
-            for (r, acc_row) in acc.iter_mut().enumerate() {
-                let a_value = F32x4::load_splat_ptr(a_step.add(r));
-                for (acc_vector, b_vector) in acc_row.iter_mut().zip(&b_vectors) {
-                    *acc_vector = acc_vector.add(a_value.mul(*b_vector));
-                }
+    for (a_step, b_step) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(depths) {
+        let mut b_vectors = [F32x4::zero(); NR_VECTORS];
+        for (v, b_vector) in b_vectors.iter_mut().enumerate() {
+            *b_vector = F32x4::load(&b_step[4 * v..]);
+        }
+        for (r, acc_row) in acc.iter_mut().enumerate() {
+            let a_value = F32x4::splat(a_step[r]);
+            for (acc_vector, b_vector) in acc_row.iter_mut().zip(&b_vectors) {
+                *acc_vector = acc_vector.add(a_value.mul(*b_vector));
             }
         }
     }

@@ -47,26 +47,8 @@ mod imp {
             unsafe { v128_store(out.as_mut_ptr() as *mut v128, self.0) }
         }
 
-        /// # Safety
-        /// `ptr` must point to four readable f32 values.
-        #[inline(always)]
-        pub unsafe fn load_ptr(ptr: *const f32) -> F32x4 {
-            F32x4(v128_load(ptr as *const v128))
-        }
 
-        /// # Safety
-        /// `ptr` must point to one readable f32 value.
-        #[inline(always)]
-        pub unsafe fn load_splat_ptr(ptr: *const f32) -> F32x4 {
-            F32x4(v128_load32_splat(ptr as *const u32))
-        }
 
-        /// # Safety
-        /// `ptr` must point to four writable f32 values.
-        #[inline(always)]
-        pub unsafe fn store_ptr(self, ptr: *mut f32) {
-            v128_store(ptr as *mut v128, self.0)
-        }
 
         #[inline(always)]
         pub fn add(self, other: F32x4) -> F32x4 {
@@ -212,24 +194,6 @@ mod imp {
         #[inline(always)]
         pub fn store(self, out: &mut [f32]) {
             out[..4].copy_from_slice(&self.0);
-        }
-        /// # Safety
-        /// `ptr` must point to four readable f32 values.
-        #[inline(always)]
-        pub unsafe fn load_ptr(ptr: *const f32) -> F32x4 {
-            F32x4(std::ptr::read_unaligned(ptr as *const [f32; 4]))
-        }
-        /// # Safety
-        /// `ptr` must point to one readable f32 value.
-        #[inline(always)]
-        pub unsafe fn load_splat_ptr(ptr: *const f32) -> F32x4 {
-            F32x4([*ptr; 4])
-        }
-        /// # Safety
-        /// `ptr` must point to four writable f32 values.
-        #[inline(always)]
-        pub unsafe fn store_ptr(self, ptr: *mut f32) {
-            std::ptr::write_unaligned(ptr as *mut [f32; 4], self.0)
         }
         #[inline(always)]
         pub fn add(self, other: F32x4) -> F32x4 {
