@@ -17,6 +17,7 @@ pub mod regularization;
 pub mod residual;
 pub mod rnn_cell;
 pub mod sequential;
+pub mod unroll;
 
 pub use activation::Activation;
 pub use build::LayerConfig;

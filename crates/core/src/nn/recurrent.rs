@@ -2,28 +2,17 @@
 //! through time (BPTT), optionally truncated.
 //!
 //! Per example the input is [T, I] and the output [H] (the last step's hidden state) or
-//! [T, H] (every step's, `return_sequences`). For t = 0…T−1, from the zero state h₋₁ = c₋₁ = 0:
-//!
-//! ```text
-//! z_t = x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh      z_t: [G], G = H (rnn) or 4H (lstm)
-//! h_t (and c_t) = cell(z_t, c_{t−1})                  rnn_cell.rs / lstm_cell.rs
-//! ```
+//! [T, H] (every step's, `return_sequences`), from the zero state h₋₁ = c₋₁ = 0. The
+//! recurrence itself, forward and backward, and how its work is laid out, is in
+//! [`super::unroll`]; this file is the layer: its parameters and their initialisation.
 //!
 //! Parameters follow PyTorch's `nn.RNN` / `nn.LSTM`: `weight_ih` [G, I], `weight_hh` [G, H],
-//! `bias_ih` [G], `bias_hh` [G], all drawn from U(−1/√H, 1/√H).
-//!
-//! How the work is laid out: the input projections of all steps are one sgemm
-//! ([B·T, I]·W_ihᵀ); each step then adds its recurrent term with one [B, H]·[H, G] sgemm for
-//! all G = 4H gates at once. Backward runs one [B, G]·[G, H] sgemm per step for ∂L/∂h_{t−1};
-//! the weight gradients wait until every step's ∂L/∂z_t is known and take a few large sgemms.
-//! Every buffer is batch-major ([B, T, ·]: row b·T + t), the layout of the input and of the
-//! returned sequence, so nothing is transposed: one step's rows lie T rows apart, which
-//! sgemm's leading dimensions express. Buffers grow on the first batch and are reused.
+//! `bias_ih` [G], `bias_hh` [G] (G = H for the RNN, 4H for the LSTM), all drawn from
+//! U(−1/√H, 1/√H).
 
 use super::init::uniform_values;
 use super::layer::{Layer, Mode, Param, Role};
-use super::{lstm_cell, rnn_cell};
-use crate::kernels::{sgemm, vector};
+use super::unroll::{InitialState, InputGradients, Scratch, Trace, Unroll, Upstream, WeightGradients, Weights};
 use crate::rng::Rng;
 
 /// Which recurrent cell.
@@ -79,34 +68,6 @@ pub struct RecurrentOptions {
     pub bptt_steps: Option<usize>,
 }
 
-/// Values saved by the forward pass for backward, all batch-major.
-#[derive(Default)]
-struct Trace {
-    /// z_t for every step: [B, T, G].
-    pre: Vec<f32>,
-    /// LSTM gate activations (i, f, g, o): [B, T, G]; empty for the RNN.
-    gates: Vec<f32>,
-    /// LSTM cell states c_t: [B, T, H].
-    cells: Vec<f32>,
-    /// LSTM tanh(c_t): [B, T, H].
-    cell_tanh: Vec<f32>,
-    /// Hidden states h_t: [B, T, H].
-    hidden: Vec<f32>,
-}
-
-/// Scratch of the backward pass.
-#[derive(Default)]
-struct Gradients {
-    /// ∂L/∂z_t for every step: [B, T, G].
-    pre: Vec<f32>,
-    /// ∂L/∂h_t of the step being processed: [B, H].
-    hidden: Vec<f32>,
-    /// LSTM ∂L/∂c_t of the step being processed: [B, H].
-    cell: Vec<f32>,
-    /// LSTM ∂L/∂(i, f, g, o) of one example: [G].
-    gates: Vec<f32>,
-}
-
 /// An `rnn` or `lstm` layer.
 ///
 /// **Truncated BPTT.** With `bptt_steps = Some(k)` and k < T, the backward pass covers only the
@@ -118,10 +79,7 @@ struct Gradients {
 /// With k ≥ T it is full BPTT.
 pub struct Recurrent {
     name: String,
-    cell: CellKind,
-    steps: usize,
-    input_features: usize,
-    units: usize,
+    unroll: Unroll,
     return_sequences: bool,
     bptt_steps: Option<usize>,
     output_dims: Vec<usize>,
@@ -129,10 +87,8 @@ pub struct Recurrent {
     weight_hh: Param,
     bias_ih: Param,
     bias_hh: Param,
-    /// b_ih + b_hh, added to every step's projection at once.
-    bias_sum: Vec<f32>,
     trace: Trace,
-    grads: Gradients,
+    scratch: Scratch,
     /// ‖∂L/∂h_t‖ over the batch for every step of the last backward pass: [T].
     time_grad_norms: Vec<f32>,
 }
@@ -160,10 +116,7 @@ impl Recurrent {
         let output_dims = if return_sequences { vec![steps, units] } else { vec![units] };
         Recurrent {
             name,
-            cell,
-            steps,
-            input_features,
-            units,
+            unroll: Unroll { cell, steps, input_features, units },
             return_sequences,
             bptt_steps,
             output_dims,
@@ -171,113 +124,17 @@ impl Recurrent {
             weight_hh,
             bias_ih,
             bias_hh,
-            bias_sum: vec![0.0; gates],
             trace: Trace::default(),
-            grads: Gradients::default(),
+            scratch: Scratch::default(),
             time_grad_norms: vec![0.0; steps],
         }
-    }
-
-    fn gate_width(&self) -> usize {
-        self.cell.gates_per_unit() * self.units
     }
 
     /// The first time step the backward pass reaches.
     fn window_start(&self) -> usize {
         match self.bptt_steps {
-            Some(k) => self.steps.saturating_sub(k),
+            Some(k) => self.unroll.steps.saturating_sub(k),
             None => 0,
-        }
-    }
-
-    fn grow_trace(&mut self, batch: usize) {
-        let (rows, gates, units) = (batch * self.steps, self.gate_width(), self.units);
-        let trace = &mut self.trace;
-        trace.pre.resize(rows * gates, 0.0);
-        trace.hidden.resize(rows * units, 0.0);
-        if self.cell == CellKind::Lstm {
-            trace.gates.resize(rows * gates, 0.0);
-            trace.cells.resize(rows * units, 0.0);
-            trace.cell_tanh.resize(rows * units, 0.0);
-        }
-    }
-
-    fn grow_gradients(&mut self, batch: usize) {
-        let (rows, gates, units) = (batch * self.steps, self.gate_width(), self.units);
-        let grads = &mut self.grads;
-        grads.pre.resize(rows * gates, 0.0);
-        grads.hidden.resize(batch * units, 0.0);
-        grads.hidden.iter_mut().for_each(|v| *v = 0.0);
-        if self.cell == CellKind::Lstm {
-            grads.cell.resize(batch * units, 0.0);
-            grads.cell.iter_mut().for_each(|v| *v = 0.0);
-            grads.gates.resize(gates, 0.0);
-        }
-    }
-
-    /// Runs the cell of step `t` for every example, from the pre-activations in `trace.pre`.
-    fn cell_forward(&mut self, t: usize, batch: usize) {
-        let (steps, gates, units) = (self.steps, self.gate_width(), self.units);
-        let trace = &mut self.trace;
-        for b in 0..batch {
-            let row = b * steps + t;
-            let pre = &trace.pre[row * gates..(row + 1) * gates];
-            let hidden = &mut trace.hidden[row * units..(row + 1) * units];
-            match self.cell {
-                CellKind::Rnn => rnn_cell::forward(pre, hidden),
-                CellKind::Lstm => {
-                    let (earlier, current) = trace.cells.split_at_mut(row * units);
-                    let cell_prev = if t > 0 { Some(&earlier[(row - 1) * units..]) } else { None };
-                    let gate_values = &mut trace.gates[row * gates..(row + 1) * gates];
-                    let cell_tanh = &mut trace.cell_tanh[row * units..(row + 1) * units];
-                    lstm_cell::forward(pre, gate_values, cell_prev, &mut current[..units], cell_tanh, hidden);
-                }
-            }
-        }
-    }
-
-    /// Runs the cell of step `t` backwards for every example: ∂L/∂h_t (and ∂L/∂c_t) in
-    /// `grads` → ∂L/∂z_t into `grads.pre` (and ∂L/∂c_{t−1} into `grads.cell`).
-    fn cell_backward(&mut self, t: usize, batch: usize) {
-        let (steps, gates, units) = (self.steps, self.gate_width(), self.units);
-        let (trace, grads) = (&self.trace, &mut self.grads);
-        for b in 0..batch {
-            let row = b * steps + t;
-            let grad_hidden = &grads.hidden[b * units..(b + 1) * units];
-            let grad_pre = &mut grads.pre[row * gates..(row + 1) * gates];
-            match self.cell {
-                CellKind::Rnn => rnn_cell::backward(&trace.hidden[row * units..(row + 1) * units], grad_hidden, grad_pre),
-                CellKind::Lstm => {
-                    let cell_prev = if t > 0 { Some(&trace.cells[(row - 1) * units..row * units]) } else { None };
-                    lstm_cell::backward(
-                        &trace.gates[row * gates..(row + 1) * gates],
-                        cell_prev,
-                        &trace.cell_tanh[row * units..(row + 1) * units],
-                        grad_hidden,
-                        &mut grads.cell[b * units..(b + 1) * units],
-                        grad_pre,
-                        &mut grads.gates,
-                    );
-                }
-            }
-        }
-    }
-
-    /// Adds to `grads.hidden` what the layer's output sends back to h_t.
-    fn add_output_gradient(&mut self, grad_output: &[f32], t: usize, batch: usize) {
-        let (steps, units) = (self.steps, self.units);
-        for b in 0..batch {
-            let from = if self.return_sequences {
-                (b * steps + t) * units
-            } else if t + 1 == steps {
-                b * units
-            } else {
-                return;
-            };
-            let target = &mut self.grads.hidden[b * units..(b + 1) * units];
-            for (g, &d) in target.iter_mut().zip(&grad_output[from..from + units]) {
-                *g += d;
-            }
         }
     }
 }
@@ -288,7 +145,7 @@ impl Layer for Recurrent {
     }
 
     fn kind(&self) -> &'static str {
-        self.cell.kind()
+        self.unroll.cell.kind()
     }
 
     fn output_dims(&self) -> &[usize] {
@@ -296,71 +153,27 @@ impl Layer for Recurrent {
     }
 
     fn forward(&mut self, input: &[f32], batch: usize, _mode: Mode, output: &mut [f32]) {
-        let (steps, inputs, gates, units) = (self.steps, self.input_features, self.gate_width(), self.units);
-        self.grow_trace(batch);
-        // z = x·W_ihᵀ + (b_ih + b_hh) for every step of every example at once: [B·T, G].
-        sgemm(false, true, batch * steps, gates, inputs, 1.0, input, inputs, &self.weight_ih.value, inputs, 0.0, &mut self.trace.pre, gates);
-        vector::add(&self.bias_ih.value, &self.bias_hh.value, &mut self.bias_sum);
-        vector::add_row(&mut self.trace.pre, &self.bias_sum);
-        for t in 0..steps {
-            if t > 0 {
-                // z_t += h_{t−1}·W_hhᵀ for the whole batch: rows b·T + t, T rows apart.
-                let trace = &mut self.trace;
-                let previous = &trace.hidden[(t - 1) * units..];
-                sgemm(false, true, batch, gates, units, 1.0, previous, steps * units, &self.weight_hh.value, units, 1.0, &mut trace.pre[t * gates..], steps * gates);
-            }
-            self.cell_forward(t, batch);
-        }
-        let hidden = &self.trace.hidden;
+        let weights = Weights { weight_ih: &self.weight_ih.value, weight_hh: &self.weight_hh.value, bias_ih: &self.bias_ih.value, bias_hh: &self.bias_hh.value };
+        self.unroll.forward(&weights, input, batch, InitialState::default(), &mut self.trace);
         if self.return_sequences {
-            output.copy_from_slice(hidden);
+            output.copy_from_slice(self.trace.hidden());
         } else {
-            for (b, out) in output.chunks_exact_mut(units).enumerate() {
-                let last = b * steps + steps - 1;
-                out.copy_from_slice(&hidden[last * units..(last + 1) * units]);
-            }
+            self.unroll.last_step(self.trace.hidden(), output);
         }
     }
 
     fn backward(&mut self, input: &[f32], _output: &[f32], grad_output: &[f32], batch: usize, grad_input: Option<&mut [f32]>) {
-        let (steps, inputs, gates, units) = (self.steps, self.input_features, self.gate_width(), self.units);
         let start = self.window_start();
-        self.grow_gradients(batch);
-        // Steps before the window contribute nothing (truncated BPTT).
-        for example in self.grads.pre.chunks_exact_mut(steps * gates) {
-            example[..start * gates].iter_mut().for_each(|v| *v = 0.0);
-        }
-        self.time_grad_norms.iter_mut().for_each(|n| *n = 0.0);
-        // Walk back in time; `grads.hidden` holds what step t+1 sent to h_t.
-        for t in (start..steps).rev() {
-            self.add_output_gradient(grad_output, t, batch);
-            self.time_grad_norms[t] = vector::sum_squares(&self.grads.hidden).sqrt() as f32;
-            self.cell_backward(t, batch);
-            if t > start {
-                // ∂L/∂h_{t−1} = ∂L/∂z_t · W_hh for the whole batch ([B, G]·[G, H]).
-                let grads = &mut self.grads;
-                sgemm(false, false, batch, units, gates, 1.0, &grads.pre[t * gates..], steps * gates, &self.weight_hh.value, units, 0.0, &mut grads.hidden, units);
-            }
-        }
-        let grad_pre = &self.grads.pre;
-        let rows = batch * steps;
-        // ∂L/∂W_ih += Σ_{b,t} ∂L/∂z_tᵀ · x_t, all steps at once ([G, B·T]·[B·T, I]).
-        sgemm(true, false, gates, inputs, rows, 1.0, grad_pre, gates, input, inputs, 1.0, &mut self.weight_ih.grad, inputs);
-        // ∂L/∂W_hh += Σ_{b,t≥1} ∂L/∂z_tᵀ · h_{t−1}: per example, steps 1.. against hidden 0..T−2.
-        let first = start.max(1);
-        if first < steps {
-            for b in 0..batch {
-                let row = b * steps + first;
-                let (grad_rows, previous) = (&grad_pre[row * gates..], &self.trace.hidden[(row - 1) * units..]);
-                sgemm(true, false, gates, units, steps - first, 1.0, grad_rows, gates, previous, units, 1.0, &mut self.weight_hh.grad, units);
-            }
-        }
-        vector::accumulate_column_sums(grad_pre, &mut self.bias_ih.grad);
-        vector::accumulate_column_sums(grad_pre, &mut self.bias_hh.grad);
-        if let Some(grad_input) = grad_input {
-            // ∂L/∂x = ∂L/∂z · W_ih ([B·T, G]·[G, I]).
-            sgemm(false, false, rows, inputs, gates, 1.0, grad_pre, gates, &self.weight_ih.value, inputs, 0.0, grad_input, inputs);
-        }
+        let upstream = if self.return_sequences { Upstream { sequence: Some(grad_output), ..Upstream::default() } } else { Upstream { last_hidden: Some(grad_output), ..Upstream::default() } };
+        let weights = Weights { weight_ih: &self.weight_ih.value, weight_hh: &self.weight_hh.value, bias_ih: &self.bias_ih.value, bias_hh: &self.bias_hh.value };
+        let params = WeightGradients {
+            weight_ih: Some(&mut self.weight_ih.grad),
+            weight_hh: Some(&mut self.weight_hh.grad),
+            bias_ih: Some(&mut self.bias_ih.grad),
+            bias_hh: Some(&mut self.bias_hh.grad),
+        };
+        let outputs = InputGradients { input: grad_input, time_norms: Some(&mut self.time_grad_norms), ..InputGradients::default() };
+        self.unroll.backward(&weights, input, batch, InitialState::default(), &self.trace, upstream, start, &mut self.scratch, params, outputs);
     }
 
     fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
@@ -375,6 +188,6 @@ impl Layer for Recurrent {
     }
 
     fn workspace_per_example(&self) -> usize {
-        self.cell.workspace_per_example(self.steps, self.units)
+        self.unroll.cell.workspace_per_example(self.unroll.steps, self.unroll.units)
     }
 }
