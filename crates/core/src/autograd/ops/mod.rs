@@ -11,4 +11,5 @@ pub mod elementwise;
 pub mod loss;
 pub mod math;
 pub mod matmul;
+pub mod recurrent;
 pub mod reduce;
