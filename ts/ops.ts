@@ -7,7 +7,7 @@
  * Kind codes mirror crates/wasm/src/tensor_abi.rs.
  */
 import { describe, invalidArgument } from './errors.js';
-import { runtime, tensor, Tensor, tensorFromCall } from './tensor.js';
+import { runtime, tensor, Tensor, tensorFromCall, tensorsFromCall } from './tensor.js';
 
 /** A tensor, or a number used as a scalar `[]` tensor. */
 export type Operand = Tensor | number;
@@ -29,6 +29,7 @@ const UNARY = {
 } as const;
 const REDUCE = { sum: 0, mean: 1 } as const;
 const LOSS = { mseLoss: 0, sigmoidCrossEntropy: 1 } as const;
+const CELL = { rnn: 0, lstm: 1 } as const;
 
 /** The handle of `value`, which must be a live {@link Tensor}. */
 function handleOf(op: string, arg: string, value: unknown): number {
@@ -209,4 +210,81 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array | readonl
 export function sigmoidCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   const op = 'sigmoidCrossEntropy';
   return tensorFromCall((fns, out) => fns.gl_op_loss(LOSS.sigmoidCrossEntropy, handleOf(op, 'logits', logits), handleOf(op, 'targets', targets), out));
+}
+
+/**
+ * The parameters of {@link rnn} and {@link lstm} in PyTorch's layout, the names of a model's
+ * state dict (`<name>.weight_ih` …), with G = H for `rnn` and 4H for `lstm` (gates i, f, g, o).
+ */
+export interface RecurrentParams {
+  /** `[G, I]`. */
+  weightIh: Tensor;
+  /** `[G, H]`. */
+  weightHh: Tensor;
+  /** `[G]`. */
+  biasIh: Tensor;
+  /** `[G]`. */
+  biasHh: Tensor;
+}
+
+export interface RnnOptions {
+  /** The hidden state before the first step, `[B, H]` (default zeros). */
+  h0?: Tensor;
+}
+
+export interface LstmOptions extends RnnOptions {
+  /** The cell state before the first step, `[B, H]` (default zeros). */
+  c0?: Tensor;
+}
+
+export interface RnnResult {
+  /** Every step's hidden state, `[B, T, H]`. */
+  output: Tensor;
+  /** The last hidden state, `[B, H]` (also the last step of `output`). */
+  h: Tensor;
+}
+
+export interface LstmResult extends RnnResult {
+  /** The last cell state, `[B, H]`. */
+  c: Tensor;
+}
+
+function recurrent(op: keyof typeof CELL, x: Tensor, params: RecurrentParams, options: LstmOptions): (Tensor | null)[] {
+  if (params === null || typeof params !== 'object') invalidArgument(op, 'params', '{ weightIh, weightHh, biasIh, biasHh }', describe(params));
+  if (options === null || typeof options !== 'object') invalidArgument(op, 'options', op === 'rnn' ? '{ h0? }' : '{ h0?, c0? }', describe(options));
+  if (op === 'rnn' && options.c0 !== undefined) invalidArgument(op, 'c0', 'no initial cell state (an rnn has none; use lstm)', describe(options.c0));
+  const optional = (arg: 'h0' | 'c0') => (options[arg] === undefined ? 0 : handleOf(op, arg, options[arg]));
+  const handles = [
+    handleOf(op, 'x', x),
+    handleOf(op, 'weightIh', params.weightIh),
+    handleOf(op, 'weightHh', params.weightHh),
+    handleOf(op, 'biasIh', params.biasIh),
+    handleOf(op, 'biasHh', params.biasHh),
+    optional('h0'),
+    optional('c0'),
+  ] as const;
+  return tensorsFromCall(3, (fns, out) => fns.gl_op_recurrent(CELL[op], ...handles, out));
+}
+
+/**
+ * PyTorch's `nn.RNN(I, H, batch_first=True)` over `x` `[B, T, I]`: `h_t = tanh(x_t·W_ihᵀ + b_ih
+ * + h_{t−1}·W_hhᵀ + b_hh)` from `h0` (default zeros). Gradients reach `x`, every parameter and
+ * `h0`, through `output` and `h` alike. Throws `ShapeMismatch` naming the argument whose
+ * shape does not fit (e.g. `weightIh` must be `[H, I]`).
+ */
+export function rnn(x: Tensor, params: RecurrentParams, options: RnnOptions = {}): RnnResult {
+  const [output, h] = recurrent('rnn', x, params, options) as Tensor[];
+  return { output, h };
+}
+
+/**
+ * PyTorch's `nn.LSTM(I, H, batch_first=True)` over `x` `[B, T, I]` from `h0` and `c0` (default
+ * zeros): gates `i, f, g, o = σ, σ, tanh, σ` of `x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh`,
+ * `c_t = f ⊙ c_{t−1} + i ⊙ g`, `h_t = o ⊙ tanh(c_t)`. Gradients reach `x`, every parameter,
+ * `h0` and `c0`, through `output`, `h` and `c` alike (so a long sequence can be fed in
+ * chunks, each starting from the last one's `h` and `c`).
+ */
+export function lstm(x: Tensor, params: RecurrentParams, options: LstmOptions = {}): LstmResult {
+  const [output, h, c] = recurrent('lstm', x, params, options) as Tensor[];
+  return { output, h, c };
 }

@@ -33,6 +33,7 @@ export interface TensorExports {
   gl_op_reduce(kind: number, x: number, hasAxis: number, axis: number, keepdim: number, out: number): number;
   gl_op_loss(kind: number, prediction: number, target: number, out: number): number;
   gl_op_softmax_cross_entropy(logits: number, labelsPtr: number, labelsLen: number, out: number): number;
+  gl_op_recurrent(cell: number, x: number, weightIh: number, weightHh: number, biasIh: number, biasHh: number, h0: number, c0: number, out: number): number;
 }
 
 /** The most dimensions a tensor may have (the core's `MAX_RANK`). */
@@ -78,6 +79,18 @@ export function tensorFromCall(call: (fns: TensorExports, out: number) => number
   const rt = runtime();
   rt.core.check(call(rt.fns, rt.scratch + SLOT_OUT * 4));
   return adopt(rt, scratchSlot(rt, SLOT_OUT));
+}
+
+/**
+ * @internal Like {@link tensorFromCall} for an export that writes `count` handles (at most 8)
+ * to `out`; returns their tensors in order, `null` where it wrote 0.
+ */
+export function tensorsFromCall(count: number, call: (fns: TensorExports, out: number) => number): (Tensor | null)[] {
+  const rt = runtime();
+  rt.core.check(call(rt.fns, rt.scratch + SLOT_OUT * 4));
+  // Read every handle before adopt() reuses the slots after the first for shapes.
+  const handles = Array.from({ length: count }, (_, index) => scratchSlot(rt, SLOT_OUT + index));
+  return handles.map((handle) => (handle === 0 ? null : adopt(rt, handle)));
 }
 
 /** A {@link Tensor} for a handle the instance just created, tracked by the current scope. */

@@ -13,10 +13,12 @@ use gradlab_core::autograd::ops::elementwise::{binary, BinaryKind};
 use gradlab_core::autograd::ops::loss::{mse, sigmoid_cross_entropy, softmax_cross_entropy};
 use gradlab_core::autograd::ops::math::{pointwise, MathKind};
 use gradlab_core::autograd::ops::matmul::matmul;
+use gradlab_core::autograd::ops::recurrent::{recurrent, RecurrentParams};
 use gradlab_core::autograd::ops::reduce::{reduce, ReduceKind};
 use gradlab_core::autograd::{Tape, TensorId};
 use gradlab_core::error::{Error, Result};
 use gradlab_core::kernels::activation::Kind;
+use gradlab_core::nn::recurrent::CellKind;
 use gradlab_core::tensor::{Tensor, MAX_RANK};
 use std::cell::RefCell;
 
@@ -276,5 +278,29 @@ pub extern "C" fn gl_op_softmax_cross_entropy(logits: u32, labels: *const i32, l
     create(OP, out, |tape| {
         let labels = read_i32(OP, "labels", labels, len)?;
         softmax_cross_entropy(tape, logits, labels)
+    })
+}
+
+/// A recurrent layer's computation on the tape (PyTorch's `nn.RNN` / `nn.LSTM`, batch-first,
+/// one layer): `cell` 0 rnn (tanh) or 1 lstm, over `x` [B, T, I] with `weight_ih` [G, I],
+/// `weight_hh` [G, H], `bias_ih` and `bias_hh` [G] (G = H or 4H), from `h0` and (lstm) `c0`
+/// [B, H], each 0 for zeros. Writes three handles to the three u32 slots at `out`: every
+/// hidden state [B, T, H], the last hidden state [B, H] and the last cell state [B, H]
+/// (lstm; 0 for rnn).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn gl_op_recurrent(cell: u32, x: u32, weight_ih: u32, weight_hh: u32, bias_ih: u32, bias_hh: u32, h0: u32, c0: u32, out: *mut u32) -> i32 {
+    run(|| {
+        let cell = match cell {
+            0 => CellKind::Rnn,
+            1 => CellKind::Lstm,
+            other => return Err(Error::invalid("recurrent", "cell", "0 (rnn) or 1 (lstm)", other.to_string())),
+        };
+        let slots = write_u32(cell.kind(), "out", out, 3)?;
+        let params = RecurrentParams { weight_ih, weight_hh, bias_ih, bias_hh };
+        let optional = |handle: u32| if handle == 0 { None } else { Some(handle) };
+        let outputs = with_tape(|tape| recurrent(tape, cell, x, params, optional(h0), optional(c0)))?;
+        slots.copy_from_slice(&[outputs.output, outputs.hidden, outputs.cell.unwrap_or(0)]);
+        Ok(())
     })
 }
