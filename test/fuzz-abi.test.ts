@@ -55,10 +55,6 @@ function stage(offset: number, values: number[], kind: 'f32' | 'i32'): void {
   view.set(values);
 }
 
-function outSlot(): number {
-  return new Uint32Array(raw.memory.buffer, address(OUT), 1)[0];
-}
-
 /** The last error as the instance reports it. */
 function lastError(): { code: string; op: string; message: string } {
   const text = new TextDecoder().decode(new Uint8Array(raw.memory.buffer, raw.gl_last_error_ptr(), raw.gl_last_error_len()));
@@ -74,14 +70,16 @@ interface Target {
   bad: Record<number, number[]>;
   /** The valid call creates a tensor whose handle lands in the out slot. */
   creates?: boolean;
+  /** How many handle slots at `out` the valid call writes (default 1; 0 names none). */
+  outSlots?: number;
 }
 
 /** Live tensors the targets use; created in beforeAll. */
-const fixture = { matrix: 0, other: 0, loss: 0, constant: 0, probabilities: 0, freed: 0 };
+const fixture = { matrix: 0, other: 0, loss: 0, constant: 0, probabilities: 0, freed: 0, sequence: 0, square: 0, vector: 0 };
 const fixtureTensors: gl.Tensor[] = [];
 
 function targets(): Target[] {
-  const { matrix, other, loss, constant, probabilities, freed } = fixture;
+  const { matrix, other, loss, constant, probabilities, freed, sequence, square, vector } = fixture;
   const handles = [...BAD_HANDLES, freed];
   const out = address(OUT);
   return [
@@ -139,6 +137,25 @@ function targets(): Target[] {
       bad: { 0: [...handles, constant], 1: BAD_POINTERS, 2: [...BAD_LENGTHS, 0, 1, 3], 3: BAD_POINTERS },
       creates: true,
     },
+    {
+      // rnn over [2, 2, 3] with hidden size 3 from h0 = matrix [2, 3]; 0 (or NaN, which
+      // reaches WASM as 0) would be a valid "no initial state" for h0 and c0.
+      name: 'gl_op_recurrent',
+      valid: () => [0, sequence, square, square, vector, vector, matrix, 0, out],
+      bad: {
+        0: [2, 99, -1, 2 ** 31],
+        1: [...handles, matrix],
+        2: [...handles, matrix],
+        3: [...handles, other],
+        4: [...handles, matrix],
+        5: [...handles, square],
+        6: [...handles.filter((h) => h !== 0 && !Number.isNaN(h)), other],
+        7: [...handles.filter((h) => h !== 0 && !Number.isNaN(h)), matrix],
+        8: BAD_POINTERS,
+      },
+      creates: true,
+      outSlots: 3,
+    },
   ];
 }
 
@@ -185,6 +202,9 @@ beforeAll(async () => {
   keep('constant', gl.tensor(1));
   keep('probabilities', gl.tensor([[0, 0.5, 1], [0.2, 0.4, 0.6]]));
   keep('loss', gl.scope(() => gl.sum(gl.mul(gl.tensor([1, 2, 3], [3], { requiresGrad: true }), 2))));
+  keep('sequence', gl.tensor([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2], [2, 2, 3], { requiresGrad: true }));
+  keep('square', gl.tensor([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9]], undefined, { requiresGrad: true }));
+  keep('vector', gl.tensor([0.1, 0.2, 0.3]));
   const freed = gl.tensor([1]);
   fixture.freed = freed.handle('fixture');
   freed.dispose();
@@ -197,7 +217,10 @@ describe('the tensor ABI', () => {
       const before = gl.numTensors();
       const status = call(target.name, target.valid());
       expect(status === 0 ? 'ok' : JSON.stringify(lastError()), `${target.name} baseline`).toBe('ok');
-      if (target.creates && outSlot() !== 0) expect(call('gl_tensor_free', [outSlot()])).toBe(0);
+      if (target.creates) {
+        const slots = new Uint32Array(raw.memory.buffer, address(OUT), target.outSlots ?? 1);
+        for (const handle of Array.from(slots)) if (handle !== 0) expect(call('gl_tensor_free', [handle])).toBe(0);
+      }
       expect(gl.numTensors(), target.name).toBe(before);
     }
   });

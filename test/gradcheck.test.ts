@@ -221,6 +221,28 @@ describe('gradients match central differences', () => {
     }
   });
 
+  for (const cell of ['rnn', 'lstm'] as const) {
+    it(`${cell}: x, every parameter and the initial state, through every result, T = 1 and 3`, () => {
+      const [batch, features, units] = [2, 3, 2];
+      const gates = (cell === 'lstm' ? 4 : 1) * units;
+      const state = cell === 'lstm' ? [[batch, units], [batch, units]] : [[batch, units]];
+      for (const seed of SEEDS) {
+        for (const steps of [1, 3]) {
+          for (const withState of [false, true]) {
+            const shapes = [[batch, steps, features], [gates, features], [gates, units], [gates], [gates], ...(withState ? state : [])];
+            checkGradients(seed, shapes.map((shape) => ({ shape })), ([x, weightIh, weightHh, biasIh, biasHh, h0, c0]) => {
+              const params = { weightIh, weightHh, biasIh, biasHh };
+              const result: { output: Tensor; h: Tensor; c?: Tensor } = cell === 'lstm' ? gl.lstm(x, params, { h0, c0 }) : gl.rnn(x, params, { h0 });
+              // Every path at once: Σ_t output + h (+ c), so h's gradient arrives twice.
+              const total = gl.add(gl.sum(result.output, { axis: 1 }), result.h);
+              return result.c ? gl.add(total, result.c) : total;
+            });
+          }
+        }
+      }
+    });
+  }
+
   it('a two-layer network composed of ops', () => {
     for (const seed of SEEDS) {
       const inputs = [{ shape: [4, 3] }, { shape: [5, 3] }, { shape: [5] }, { shape: [2, 5] }];
