@@ -100,6 +100,8 @@ describe('kernels.sgemm', () => {
       [31, 63, 65, 0.5, 1],
       [129, 127, 33, -2, 0.25],
       [70, 300, 280, 1, -1], // k > one 256-deep slab, m > one 64-row block
+      [10, 30, 784, 1, 0], // a small dense layer: A·Bᵀ of these skips packing
+      [3, 5, 259, 0.5, 1],
     ];
     for (const [m, n, k, alpha, beta] of cases) {
       for (const layout of LAYOUTS) {
