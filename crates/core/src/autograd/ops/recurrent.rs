@@ -165,15 +165,13 @@ fn pack(op: &str, unroll: Unroll, batch: usize, trace: &Trace) -> Result<Tensor>
     let (steps, units) = (unroll.steps, unroll.units);
     let extra = if unroll.cell == CellKind::Lstm { 1 } else { 0 };
     let mut packed = Tensor::zeros(op, vec![batch, steps + extra, units])?;
-    let example = (steps + extra) * units;
-    for (b, out) in packed.data_mut().chunks_exact_mut(example).enumerate() {
-        out[..steps * units].copy_from_slice(&trace.hidden()[b * steps * units..(b + 1) * steps * units]);
-    }
-    if extra == 1 {
-        let mut last_cells = vec![0.0; batch * units];
-        unroll.last_step(trace.cells(), &mut last_cells);
-        for (out, last) in packed.data_mut().chunks_exact_mut(example).zip(last_cells.chunks_exact(units)) {
-            out[steps * units..].copy_from_slice(last);
+    let sequence = steps * units;
+    for (b, example) in packed.data_mut().chunks_exact_mut(sequence + extra * units).enumerate() {
+        let (states, last_cell) = example.split_at_mut(sequence);
+        states.copy_from_slice(&trace.hidden()[b * sequence..(b + 1) * sequence]);
+        if extra == 1 {
+            let last = (b + 1) * sequence;
+            last_cell.copy_from_slice(&trace.cells()[last - units..last]);
         }
     }
     Ok(packed)
@@ -210,14 +208,10 @@ impl Backward for RecurrentBackward {
         let unroll = self.unroll;
         let op = unroll.cell.kind();
         let (batch, steps, units) = (self.batch, unroll.steps, unroll.units);
-        let upstream_sequence;
-        let mut upstream_cell = Vec::new();
+        let split;
         let upstream = if unroll.cell == CellKind::Lstm {
-            // Split [B, T + 1, H] into the hidden states' [B, T, H] and the cell's [B, H].
-            let example = (steps + 1) * units;
-            upstream_sequence = grad.data().chunks_exact(example).flat_map(|rows| rows[..steps * units].iter().cloned()).collect::<Vec<f32>>();
-            upstream_cell.extend(grad.data().chunks_exact(example).flat_map(|rows| rows[steps * units..].iter().cloned()));
-            Upstream { sequence: Some(&upstream_sequence), last_cell: Some(&upstream_cell), ..Upstream::default() }
+            split = split_cell_step(grad.data(), steps, units);
+            Upstream { sequence: Some(&split.0), last_cell: Some(&split.1), ..Upstream::default() }
         } else {
             Upstream { sequence: Some(grad.data()), ..Upstream::default() }
         };
@@ -229,14 +223,8 @@ impl Backward for RecurrentBackward {
         let mut grad_weight_hh = gradient_for(needed[2], &self.weight_hh, op)?;
         let mut grad_bias_ih = gradient_for(needed[3], &self.bias_ih, op)?;
         let mut grad_bias_hh = gradient_for(needed[4], &self.bias_hh, op)?;
-        let mut grad_h0 = match &self.h0 {
-            Some(h0) => gradient_for(needed_h0, h0, op)?,
-            None => None,
-        };
-        let mut grad_c0 = match &self.c0 {
-            Some(c0) => gradient_for(needed_c0, c0, op)?,
-            None => None,
-        };
+        let mut grad_h0 = self.h0.as_ref().map_or(Ok(None), |h0| gradient_for(needed_h0, h0, op))?;
+        let mut grad_c0 = self.c0.as_ref().map_or(Ok(None), |c0| gradient_for(needed_c0, c0, op))?;
 
         let weights = Weights { weight_ih: self.weight_ih.data(), weight_hh: self.weight_hh.data(), bias_ih: self.bias_ih.data(), bias_hh: self.bias_hh.data() };
         let initial = InitialState { hidden: self.h0.as_ref().map(|h| h.data()), cell: self.c0.as_ref().map(|c| c.data()) };
@@ -264,6 +252,19 @@ impl Backward for RecurrentBackward {
         }
         Ok(grads)
     }
+}
+
+/// Splits the lstm's packed [B, T + 1, H] into the hidden states' [B, T, H] and the last cell
+/// state's [B, H].
+fn split_cell_step(packed: &[f32], steps: usize, units: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut hidden = Vec::with_capacity(packed.len() - packed.len() / (steps + 1));
+    let mut cell = Vec::with_capacity(packed.len() / (steps + 1));
+    for example in packed.chunks_exact((steps + 1) * units) {
+        let (states, last_cell) = example.split_at(steps * units);
+        hidden.extend_from_slice(states);
+        cell.extend_from_slice(last_cell);
+    }
+    (hidden, cell)
 }
 
 /// Steps `first..` of `packed` [B, S, H], as many as `shape` holds ([B, n, H], or [B, H] for
