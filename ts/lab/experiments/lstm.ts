@@ -42,7 +42,7 @@ export const lstm: Experiment<LstmResult> = {
     'clipping by norm 1) and number of steps.',
   async run(context: ExperimentContext): Promise<LstmResult> {
     const lengths = context.quick ? [10, 30] : [10, 50, 100];
-    const steps = context.quick ? 250 : 3000;
+    const steps = context.quick ? 800 : 3000;
     const runs: LstmRun[] = [];
     for (const T of lengths) {
       const train = await addingProblem({ length: T, count: steps * BATCH, seed: context.seed });

@@ -53,7 +53,7 @@ export const pretraining: Experiment<PretrainResult> = {
   async run(context: ExperimentContext): Promise<PretrainResult> {
     const { train, test } = await mnistSplit();
     const pretrainEpochs = context.quick ? 2 : 10;
-    const fineTuneEpochs = context.quick ? 3 : 30;
+    const fineTuneEpochs = context.quick ? 5 : 30;
     const hidden = SIZES.length - 2;
     const runs: PretrainRun[] = [];
     for (const init of ['random', 'autoencoder', 'rbm'] as const) {

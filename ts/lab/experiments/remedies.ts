@@ -90,7 +90,7 @@ export const remedies: Experiment<RemediesResult> = {
     'sigmoid 67×, ReLU+He 0.4×, BatchNorm 0.2×, residual 1.1×). The pretrained rows are measured after pretraining.',
   async run(context: ExperimentContext): Promise<RemediesResult> {
     const { train, test } = await mnistSplit();
-    const epochs = context.quick ? 2 : 30;
+    const epochs = context.quick ? 5 : 30;
     const hidden = SIZES.length - 2;
     const rows: RemedyRow[] = [];
     const depths = context.quick ? [10, 20] : [10, 20, 50];

@@ -40,7 +40,7 @@ export const vanishing: Experiment<VanishingResult> = {
     'N(0, 1), cross-entropy cost, SGD (lr 0.1, batch 10). The learning speed of a layer is the norm of ∂C/∂b over the 1,000 images.',
   async run(context: ExperimentContext): Promise<VanishingResult> {
     const { train, test } = await mnistSplit();
-    const epochs = context.quick ? 8 : 150;
+    const epochs = context.quick ? 20 : 150;
     const nets: VanishingNet[] = [];
     for (const sizes of NETS) {
       const label = sizesLabel(sizes);
