@@ -5,7 +5,7 @@ import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString } f
 import { validateSpec, type Activation, type Init, type LayerSpec, type ModelSpec } from './spec.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { evaluate, fit, type Dataset, type EvaluateResult, type FitOptions, type History } from './training.js';
-import { core as loadedCore, init as initWasm, type Core, type WasmSource } from './wasm.js';
+import { core as loadedCore, init as initWasm, seedParts, type Core, type WasmSource } from './wasm.js';
 
 /** A dense f32 tensor as plain data: row-major `data` of `shape`'s size. */
 export interface TensorData {
@@ -122,10 +122,6 @@ function initCode(init: Init | undefined): [number, number] {
   return [3, init.std];
 }
 
-function seedParts(seed: number): [number, number] {
-  if (!Number.isSafeInteger(seed) || seed < 0) invalidArgument('createModel', 'seed', 'a non-negative safe integer', describe(seed));
-  return [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];
-}
 
 /** Reads the instance's text buffer (JSON descriptions, layer names). */
 function readText(core: Core, fns: ModelExports): string {
@@ -438,7 +434,7 @@ export class Model {
   /** A permutation of 0..n-1 from the seeded generator (the same in every runtime). */
   permutation(n: number, seed: number): Int32Array {
     if (!Number.isInteger(n) || n < 0 || n > 2 ** 28) invalidArgument('permutation', 'n', 'an integer in [0, 2^28]', describe(n));
-    const [low, high] = seedParts(seed);
+    const [low, high] = seedParts('permutation', seed);
     const { values } = this.core.withOut(n, (ptr) => this.core.check(this.fns.gl_permutation(low, high, n, ptr)));
     return new Int32Array(values.buffer);
   }
@@ -538,7 +534,7 @@ export async function createModel(spec: ModelSpec, options: CreateModelOptions =
 /** {@link createModel} for an instance that is already loaded. */
 export function createModelSync(core: Core, spec: ModelSpec, seed = 0): Model {
   const validated = validateSpec(spec);
-  const [low, high] = seedParts(seed);
+  const [low, high] = seedParts('createModel', seed);
   const fns = core.fns<ModelExports>();
   const specHandle = buildSpec(core, validated);
   const { values } = core.withOut(1, (out) => core.check(fns.gl_model_build(specHandle, low, high, out)));

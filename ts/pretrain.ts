@@ -12,7 +12,7 @@ import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString } f
 import { createModelSync, type Model, type StateDict, type TensorData, type TensorLike } from './model.js';
 import type { DenseSpec, ModelSpec } from './spec.js';
 import type { Dataset } from './training.js';
-import { core as loadedCore, init as initWasm, type Core, type WasmSource } from './wasm.js';
+import { core as loadedCore, init as initWasm, seedParts, type Core, type WasmSource } from './wasm.js';
 
 interface PretrainExports {
   gl_rbm_new(visible: number, hidden: number, seedLow: number, seedHigh: number, outRbm: number): number;
@@ -54,10 +54,6 @@ export interface RbmTrainOptions {
   sampleVisible?: boolean;
 }
 
-function seedParts(op: string, seed: number): [number, number] {
-  if (!Number.isSafeInteger(seed) || seed < 0) invalidArgument(op, 'seed', 'a non-negative safe integer', describe(seed));
-  return [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];
-}
 
 /** Checks that `x` is a batch [rows, features] of `features`-long rows and returns rows. */
 function rowsOf(op: string, arg: string, x: TensorLike, features: number): number {

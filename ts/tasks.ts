@@ -13,7 +13,7 @@
  */
 import { describe, invalidArgument, shapeMismatch, shapeString, GradlabError } from './errors.js';
 import type { Labels, TensorData, TensorLike } from './model.js';
-import { init, type Core } from './wasm.js';
+import { init, seedParts, type Core } from './wasm.js';
 
 interface TaskExports {
   gl_task_adding(length: number, count: number, seedLow: number, seedHigh: number, xPtr: number, xLen: number, yPtr: number, yLen: number): number;
@@ -62,10 +62,6 @@ function positiveInteger(op: string, arg: string, value: unknown, min: number): 
   return value;
 }
 
-function seedParts(op: string, seed: unknown): [number, number] {
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) invalidArgument(op, 'seed', 'a non-negative safe integer', describe(seed));
-  return [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];
-}
 
 function inputSize(op: string, count: number, length: number, features: number): number {
   const size = count * length * features;

@@ -6,7 +6,7 @@
  * allocates, which detaches every existing `Float32Array` view, so each helper re-creates
  * its view after the call.
  */
-import { GradlabError, type GradlabErrorData } from './errors.js';
+import { GradlabError, describe, invalidArgument, type GradlabErrorData } from './errors.js';
 
 /** The exports every module relies on; modules declare the rest they use themselves. */
 export interface BaseExports {
@@ -123,6 +123,12 @@ export class Core {
       this.free(ptr, bytes);
     }
   }
+}
+
+/** A seed as the ABI takes it: two u32 words (low, high) of a non-negative safe integer. */
+export function seedParts(op: string, seed: unknown): [number, number] {
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) invalidArgument(op, 'seed', 'a non-negative safe integer', describe(seed));
+  return [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];
 }
 
 let loading: Promise<Core> | undefined;

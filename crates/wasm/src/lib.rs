@@ -17,3 +17,8 @@ pub mod tensor_abi;
 pub use handles::Handles;
 pub use memory::{read_f32, read_i32, read_str, write_f32, write_u32};
 pub use status::run;
+
+/// The 64-bit seed that JavaScript passes as two u32 words (it has no 64-bit integers).
+pub fn join_seed(low: u32, high: u32) -> u64 {
+    (high as u64) << 32 | low as u64
+}

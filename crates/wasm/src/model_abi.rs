@@ -329,7 +329,7 @@ pub extern "C" fn gl_model_build(spec: u32, seed_low: u32, seed_high: u32, out_m
         let SpecBuilder { input_dims, mut stack, loss, optimizer, clip, penalty } = builder;
         let layers = stack.pop().map(|(_, layers)| layers).unwrap_or_default();
         let config = ModelConfig { input_dims, layers, loss, optimizer, clip, penalty };
-        let model = Model::new(config, (seed_high as u64) << 32 | seed_low as u64)?;
+        let model = Model::new(config, crate::join_seed(seed_low, seed_high))?;
         out[0] = MODELS.with(|models| models.borrow_mut().insert(model));
         Ok(())
     })
@@ -620,7 +620,7 @@ pub extern "C" fn gl_permutation(seed_low: u32, seed_high: u32, n: usize, out_pt
         let op = "permutation";
         let out = write_u32(op, "out", out_ptr as *mut u32, n)?;
         let mut indices: Vec<u32> = (0..n as u32).collect();
-        gradlab_core::rng::Rng::new((seed_high as u64) << 32 | seed_low as u64).shuffle(&mut indices);
+        gradlab_core::rng::Rng::new(crate::join_seed(seed_low, seed_high)).shuffle(&mut indices);
         out.copy_from_slice(&indices);
         Ok(())
     })
@@ -689,7 +689,7 @@ pub extern "C" fn gl_task_adding(length: i32, count: i32, seed_low: u32, seed_hi
         }
         let x = write_f32(op, "x", x_ptr, x_len)?;
         let y = write_f32(op, "y", y_ptr, y_len)?;
-        tasks::adding_problem(length, (seed_high as u64) << 32 | seed_low as u64, x, y)
+        tasks::adding_problem(length, crate::join_seed(seed_low, seed_high), x, y)
     })
 }
 
@@ -712,6 +712,6 @@ pub extern "C" fn gl_task_first_symbol(length: i32, count: i32, classes: i32, se
         let y = write_u32(op, "y", y_ptr as *mut u32, y_len)?;
         // SAFETY: i32 and u32 have the same size and alignment, and `y` is a checked range.
         let labels = unsafe { std::slice::from_raw_parts_mut(y.as_mut_ptr() as *mut i32, y.len()) };
-        tasks::first_symbol(length, classes as usize, (seed_high as u64) << 32 | seed_low as u64, x, labels)
+        tasks::first_symbol(length, classes as usize, crate::join_seed(seed_low, seed_high), x, labels)
     })
 }

@@ -42,7 +42,7 @@ pub extern "C" fn gl_rbm_new(visible: i32, hidden: i32, seed_low: u32, seed_high
         let op = "rbm";
         let (visible, hidden) = (positive(op, "visible", visible)?, positive(op, "hidden", hidden)?);
         let out = write_u32(op, "out_rbm", out_rbm, 1)?;
-        let rbm = Rbm::new(visible, hidden, (seed_high as u64) << 32 | seed_low as u64)?;
+        let rbm = Rbm::new(visible, hidden, crate::join_seed(seed_low, seed_high))?;
         out[0] = RBMS.with(|rbms| rbms.borrow_mut().insert(rbm));
         Ok(())
     })
