@@ -255,7 +255,7 @@ fn bad_specs_and_inputs_are_typed_errors() {
     assert_eq!(model.predict(&[0.5; 30], 2).len(), 8);
 
     // The saved states of a long sequence bound the batch, not just the layer's output.
-    let mut model = Model::new(config(vec![1000, 1], vec![recurrent(options(CellKind::Lstm, 1000, false, None))], Clip::default()), 0).unwrap();
+    let model = Model::new(config(vec![1000, 1], vec![recurrent(options(CellKind::Lstm, 1000, false, None))], Clip::default()), 0).unwrap();
     assert!(model.check_input("predict", &vec![0.0; 1000], &[1, 1000, 1]).is_ok());
     let err = model.check_input("predict", &vec![0.0; 10_000], &[10, 1000, 1]).unwrap_err();
     assert_eq!(err.code(), "TooLarge");

@@ -2,6 +2,7 @@
 //! benchmarks (models call the kernels inside the core, not through here). Each export checks
 //! its flags, sizes (with overflow-checked products) and buffers, then makes one kernel call.
 
+use crate::args::{finite, flag};
 use crate::{read_f32, run, write_f32};
 use gradlab_core::kernels::{activation, gemm, vector, SIMD};
 use gradlab_core::Error;
@@ -34,8 +35,8 @@ pub extern "C" fn gl_sgemm(
 ) -> i32 {
     const OP: &str = "sgemm";
     run(|| {
-        let trans_a = flag(OP, "transA", trans_a)?;
-        let trans_b = flag(OP, "transB", trans_b)?;
+        let trans_a = flag(OP, "transA", trans_a.into())?;
+        let trans_b = flag(OP, "transB", trans_b.into())?;
         finite(OP, "alpha", alpha)?;
         finite(OP, "beta", beta)?;
         expect_len(OP, "a", a_len, m, k)?;
@@ -103,7 +104,7 @@ pub extern "C" fn gl_kernel_binary(kind: i32, a_ptr: *const f32, b_ptr: *const f
 pub extern "C" fn gl_kernel_softmax(log: i32, x_ptr: *const f32, y_ptr: *mut f32, rows: usize, cols: usize) -> i32 {
     const OP: &str = "kernelSoftmax";
     run(|| {
-        let log = flag(OP, "log", log)?;
+        let log = flag(OP, "log", log.into())?;
         let len = checked_size(OP, "x", rows, cols)?;
         disjoint(OP, "y", y_ptr, len, &[("x", x_ptr, len)])?;
         let x = read_f32(OP, "x", x_ptr, len)?;
@@ -115,22 +116,6 @@ pub extern "C" fn gl_kernel_softmax(log: i32, x_ptr: *const f32, y_ptr: *mut f32
         }
         Ok(())
     })
-}
-
-fn flag(op: &str, arg: &str, value: i32) -> Result<bool, Error> {
-    match value {
-        0 => Ok(false),
-        1 => Ok(true),
-        other => Err(Error::invalid(op, arg, "0 or 1", other.to_string())),
-    }
-}
-
-fn finite(op: &str, arg: &str, value: f32) -> Result<(), Error> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::invalid(op, arg, "a finite number", value.to_string()))
-    }
 }
 
 /// `rows · cols`, or `TooLarge` when the product overflows.

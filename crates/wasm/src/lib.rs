@@ -6,12 +6,14 @@
 //!
 //! Nothing that JavaScript passes may reach a panic: a panic aborts the instance.
 
+mod args;
 mod handles;
 mod memory;
 mod status;
 pub mod kernel_abi;
 pub mod model_abi;
 pub mod pretrain_abi;
+pub mod tasks_abi;
 pub mod tensor_abi;
 
 pub use handles::Handles;

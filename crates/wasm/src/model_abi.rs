@@ -5,13 +5,13 @@
 //! blocks bracketed by `gl_spec_residual_begin`/`_end`, then loss, optimiser, clip, penalty)
 //! and consumed by `gl_model_build`.
 
+use crate::args::{finite, non_negative, positive, read_dims};
 use crate::handles::Handles;
 use crate::memory::{read_f32, read_i32, read_str, write_f32, write_u32};
 use crate::status::run;
 use gradlab_core::error::{Error, Result};
 use gradlab_core::nn::batchnorm::BatchNorm;
 use gradlab_core::nn::recurrent::{CellKind, RecurrentOptions};
-use gradlab_core::tasks;
 use gradlab_core::nn::{Activation, Clip, Init, LayerConfig, Loss, Method, Model, ModelConfig, Optimizer, Penalty, Schedule, Target};
 use std::cell::RefCell;
 
@@ -46,22 +46,6 @@ fn with_spec<R>(op: &str, handle: u32, f: impl FnOnce(&mut SpecBuilder) -> Resul
 
 fn with_model<R>(op: &str, handle: u32, f: impl FnOnce(&mut Model) -> Result<R>) -> Result<R> {
     MODELS.with(|models| f(models.borrow_mut().get_mut(op, "model", handle)?))
-}
-
-fn finite(op: &str, arg: &str, value: f32) -> Result<f32> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(Error::invalid(op, arg, "a finite number", value.to_string()))
-    }
-}
-
-fn non_negative(op: &str, arg: &str, value: f32) -> Result<f32> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(value)
-    } else {
-        Err(Error::invalid(op, arg, "a finite number ≥ 0", value.to_string()))
-    }
 }
 
 fn optional_name(op: &str, ptr: *const u8, len: usize) -> Result<Option<String>> {
@@ -420,11 +404,7 @@ fn shape_of(op: &str, shape_ptr: *const i32, rank: usize) -> Result<Vec<usize>> 
     if rank == 0 || rank > 4 {
         return Err(Error::invalid(op, "x", "a tensor of rank 2 or 3", format!("rank {}", rank)));
     }
-    let dims = read_i32(op, "x.shape", shape_ptr, rank)?;
-    if let Some(bad) = dims.iter().find(|&&d| d < 0) {
-        return Err(Error::invalid(op, "x.shape", "non-negative sizes", bad.to_string()));
-    }
-    Ok(dims.iter().map(|&d| d as usize).collect())
+    read_dims(op, "x.shape", shape_ptr, rank)
 }
 
 /// Inference on `x` (shape at `shape_ptr`, `rank` dims, `x_len` values); writes the output
@@ -639,9 +619,7 @@ pub extern "C" fn gl_spec_recurrent(spec: u32, cell: u32, units: i32, return_seq
             1 => CellKind::Lstm,
             other => return Err(Error::invalid(op, "cell", "0 (rnn) or 1 (lstm)", other.to_string())),
         };
-        if units <= 0 {
-            return Err(Error::invalid(op, "units", "a positive integer", units.to_string()));
-        }
+        let units = positive(op, "units", units)?;
         let forget_bias = finite(op, "forgetBias", forget_bias)?;
         if cell == CellKind::Rnn && forget_bias != 0.0 {
             return Err(Error::invalid(op, "forgetBias", "0 (forgetBias is for lstm only)", forget_bias.to_string()));
@@ -651,67 +629,12 @@ pub extern "C" fn gl_spec_recurrent(spec: u32, cell: u32, units: i32, return_seq
         }
         let options = RecurrentOptions {
             cell,
-            units: units as usize,
+            units,
             return_sequences: return_sequences != 0,
             forget_bias,
             bptt_steps: if bptt_steps == 0 { None } else { Some(bptt_steps as usize) },
         };
         let layer = LayerConfig::Recurrent { name: optional_name(op, name_ptr, name_len)?, options };
         with_spec(op, spec, |s| Ok(s.push(layer)))
-    })
-}
-
-fn task_count(op: &str, count: i32) -> Result<usize> {
-    if count <= 0 {
-        return Err(Error::invalid(op, "count", "a positive integer", count.to_string()));
-    }
-    Ok(count as usize)
-}
-
-fn task_length(op: &str, length: i32) -> Result<usize> {
-    if length <= 0 {
-        return Err(Error::invalid(op, "length", "a positive integer", length.to_string()));
-    }
-    Ok(length as usize)
-}
-
-/// The adding problem (`gradlab_core::tasks::adding_problem`): writes `count` sequences of
-/// `length` steps into `x` ([count, length, 2], `x_len` values) and their sums into `y`
-/// ([count], `y_len` values).
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn gl_task_adding(length: i32, count: i32, seed_low: u32, seed_high: u32, x_ptr: *mut f32, x_len: usize, y_ptr: *mut f32, y_len: usize) -> i32 {
-    run(|| {
-        let op = "addingProblem";
-        let (length, count) = (task_length(op, length)?, task_count(op, count)?);
-        if y_len != count {
-            return Err(Error::shape(op, "y", format!("{} values", count), format!("{} values", y_len)));
-        }
-        let x = write_f32(op, "x", x_ptr, x_len)?;
-        let y = write_f32(op, "y", y_ptr, y_len)?;
-        tasks::adding_problem(length, crate::join_seed(seed_low, seed_high), x, y)
-    })
-}
-
-/// "Remember the first symbol" (`gradlab_core::tasks::first_symbol`): writes `count` one-hot
-/// sequences into `x` ([count, length, classes]) and the first symbols' classes into `y`
-/// ([count] i32).
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn gl_task_first_symbol(length: i32, count: i32, classes: i32, seed_low: u32, seed_high: u32, x_ptr: *mut f32, x_len: usize, y_ptr: *mut i32, y_len: usize) -> i32 {
-    run(|| {
-        let op = "firstSymbolTask";
-        let (length, count) = (task_length(op, length)?, task_count(op, count)?);
-        if classes <= 0 {
-            return Err(Error::invalid(op, "classes", "an integer ≥ 2", classes.to_string()));
-        }
-        if y_len != count {
-            return Err(Error::shape(op, "y", format!("{} values", count), format!("{} values", y_len)));
-        }
-        let x = write_f32(op, "x", x_ptr, x_len)?;
-        let y = write_u32(op, "y", y_ptr as *mut u32, y_len)?;
-        // SAFETY: i32 and u32 have the same size and alignment, and `y` is a checked range.
-        let labels = unsafe { std::slice::from_raw_parts_mut(y.as_mut_ptr() as *mut i32, y.len()) };
-        tasks::first_symbol(length, classes as usize, crate::join_seed(seed_low, seed_high), x, labels)
     })
 }

@@ -1,6 +1,7 @@
 //! The pretraining ABI: restricted Boltzmann machines behind handles. Each export validates,
 //! translates and calls `gradlab_core::pretrain`; data is `rows` visible vectors, row-major.
 
+use crate::args::positive;
 use crate::handles::Handles;
 use crate::memory::{read_f32, write_f32, write_u32};
 use crate::status::run;
@@ -14,14 +15,6 @@ thread_local! {
 
 fn with_rbm<R>(op: &str, handle: u32, f: impl FnOnce(&mut Rbm) -> Result<R>) -> Result<R> {
     RBMS.with(|rbms| f(rbms.borrow_mut().get_mut(op, "rbm", handle)?))
-}
-
-fn positive(op: &str, arg: &str, value: i32) -> Result<usize> {
-    if value > 0 {
-        Ok(value as usize)
-    } else {
-        Err(Error::invalid(op, arg, "a positive integer", value.to_string()))
-    }
 }
 
 /// Part codes: 0 weight [hidden, visible], 1 visible bias [visible], 2 hidden bias [hidden].

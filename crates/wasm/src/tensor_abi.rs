@@ -7,6 +7,7 @@
 //! before creating anything, so a failed call never leaves a tensor nobody can free.
 //! Flags are u32 0 or 1. Handles are u32; 0 names no tensor.
 
+use crate::args::{finite, flag, read_dims};
 use crate::{read_f32, read_i32, run, write_f32, write_u32};
 use gradlab_core::autograd::ops::activation::{activation, softmax};
 use gradlab_core::autograd::ops::elementwise::{binary, BinaryKind};
@@ -39,32 +40,12 @@ fn create(op: &str, out: *mut u32, body: impl FnOnce(&mut Tape) -> Result<Tensor
     })
 }
 
-fn flag(op: &str, arg: &str, value: u32) -> Result<bool> {
-    match value {
-        0 => Ok(false),
-        1 => Ok(true),
-        other => Err(Error::invalid(op, arg, "0 or 1", other.to_string())),
-    }
-}
-
-fn finite(op: &str, arg: &str, value: f32) -> Result<f32> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(Error::invalid(op, arg, "a finite number", value.to_string()))
-    }
-}
-
 /// `rank` dimensions read as i32 at `ptr`, each ≥ 0.
 fn read_shape(op: &str, ptr: *const i32, rank: usize) -> Result<Vec<usize>> {
     if rank > MAX_RANK {
         return Err(Error::invalid(op, "rank", format!("at most {}", MAX_RANK), rank.to_string()));
     }
-    let dims = read_i32(op, "shape", ptr, rank)?;
-    if let Some(bad) = dims.iter().find(|&&d| d < 0) {
-        return Err(Error::invalid(op, "shape", "dimensions ≥ 0", bad.to_string()));
-    }
-    Ok(dims.iter().map(|&d| d as usize).collect())
+    read_dims(op, "shape", ptr, rank)
 }
 
 /// A new leaf tensor of `shape` (`rank` i32 dimensions) holding the `len` f32 values at
@@ -73,7 +54,7 @@ fn read_shape(op: &str, ptr: *const i32, rank: usize) -> Result<Vec<usize>> {
 pub extern "C" fn gl_tensor_from(data: *const f32, len: usize, shape: *const i32, rank: usize, requires_grad: u32, out: *mut u32) -> i32 {
     const OP: &str = "tensor";
     create(OP, out, |tape| {
-        let requires_grad = flag(OP, "requiresGrad", requires_grad)?;
+        let requires_grad = flag(OP, "requiresGrad", requires_grad.into())?;
         let shape = read_shape(OP, shape, rank)?;
         let values = read_f32(OP, "data", data, len)?;
         tape.leaf(Tensor::from_slice(shape, values)?, requires_grad)
@@ -236,8 +217,8 @@ pub extern "C" fn gl_op_unary(kind: u32, alpha: f32, x: u32, out: *mut u32) -> i
 pub extern "C" fn gl_op_matmul(a: u32, b: u32, transpose_a: u32, transpose_b: u32, out: *mut u32) -> i32 {
     const OP: &str = "matmul";
     create(OP, out, |tape| {
-        let transpose_a = flag(OP, "transposeA", transpose_a)?;
-        let transpose_b = flag(OP, "transposeB", transpose_b)?;
+        let transpose_a = flag(OP, "transposeA", transpose_a.into())?;
+        let transpose_b = flag(OP, "transposeB", transpose_b.into())?;
         matmul(tape, a, b, transpose_a, transpose_b)
     })
 }
@@ -253,8 +234,8 @@ pub extern "C" fn gl_op_reduce(kind: u32, x: u32, has_axis: u32, axis: i32, keep
             1 => ReduceKind::Mean,
             other => return Err(Error::invalid(OP, "kind", "0 (sum) or 1 (mean)", other.to_string())),
         };
-        let axis = if flag(OP, "hasAxis", has_axis)? { Some(axis as isize) } else { None };
-        let keepdim = flag(OP, "keepdim", keepdim)?;
+        let axis = if flag(OP, "hasAxis", has_axis.into())? { Some(axis as isize) } else { None };
+        let keepdim = flag(OP, "keepdim", keepdim.into())?;
         reduce(tape, kind, x, axis, keepdim)
     })
 }
