@@ -79,6 +79,21 @@ describe('training in a worker', () => {
     model.dispose();
   });
 
+  it('reuses its dataset buffers across fits without mixing datasets up', async () => {
+    // The second dataset is smaller and differs row by row: stale or mis-sized buffers would show.
+    const first = dataset(96);
+    const second = { x: { shape: [40, first.x.shape[1]], data: first.x.data.slice(0, 40 * first.x.shape[1]).reverse() }, y: { shape: [40], data: first.y.data.slice(0, 40).reverse() } };
+    const options = { epochs: 1, batchSize: 8, seed: RUN.shuffleSeed };
+    const worker = await trainer(SPEC, { seed: RUN.seed });
+    const model = await createModel(SPEC, { seed: RUN.seed });
+    for (const data of [first, second, first, second]) {
+      expect((await worker.fit(data, options)).epochs[0].loss).toBe(model.fit(data, options).epochs[0].loss);
+      expect(await worker.evaluate(first)).toEqual(model.evaluate(first));
+    }
+    expect(hashState(await worker.stateDict())).toBe(hashState(model.stateDict()));
+    model.dispose();
+  });
+
   it('mirrors the model methods: trainStep, gradients, stateDict, loadStateDict, setTraining, diagnostics', async () => {
     const { x, y } = dataset(8);
     const worker = await trainer(SPEC, { seed: 1 });
