@@ -26,3 +26,19 @@ export async function errorOfAsync(body: () => Promise<unknown>): Promise<Gradla
   }
   throw new Error('expected a GradlabError');
 }
+
+/** {@link errorOf}, asserting the error's `code` and, when given, its `arg`. */
+export function expectError(body: () => unknown, code: string, arg?: string): GradlabError {
+  const error = errorOf(body);
+  expect(error.code).toBe(code);
+  if (arg !== undefined) expect(error.arg).toBe(arg);
+  return error;
+}
+
+/** {@link expectError} for a promise that should reject. */
+export async function expectRejection(promise: Promise<unknown>, code: string, arg?: string): Promise<GradlabError> {
+  const error = await errorOfAsync(() => promise);
+  expect(error.code).toBe(code);
+  if (arg !== undefined) expect(error.arg).toBe(arg);
+  return error;
+}

@@ -9,6 +9,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GradlabError, init, kernels, simdEnabled } from '../dist/ts/index.js';
+import { expectError } from './expect-error.js';
 import { randomSource } from './tensor-helpers.js';
 
 const { StagedMatrix } = kernels;
@@ -213,21 +214,6 @@ describe('kernels elementwise', () => {
     }
   });
 });
-
-/** Runs `call`, expecting a GradlabError with `code` (and `arg`, when given). */
-function expectError(call: () => unknown, code: string, arg?: string): GradlabError {
-  let caught: unknown;
-  try {
-    call();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(GradlabError);
-  const error = caught as GradlabError;
-  expect(error.code).toBe(code);
-  if (arg !== undefined) expect(error.arg).toBe(arg);
-  return error;
-}
 
 describe('kernels bad arguments', () => {
   /** The instance still multiplies correctly. */

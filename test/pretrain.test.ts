@@ -8,7 +8,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createModel,
   createRbm,
-  GradlabError,
   loadMnist,
   numModels,
   numRbms,
@@ -17,6 +16,7 @@ import {
   type ModelSpec,
   type PretrainOptions,
 } from '../dist/ts/index.js';
+import { expectError } from './expect-error.js';
 
 let train: MnistData;
 let test: MnistData;
@@ -38,18 +38,6 @@ function sigmoidNet(hidden: number[]): ModelSpec {
 /** Rows `start … start + count − 1` of the training images. */
 function rows(start: number, count: number): { shape: number[]; data: Float32Array } {
   return { shape: [count, 784], data: train.x.data.slice(start * 784, (start + count) * 784) };
-}
-
-function expectError(run: () => unknown, code: string, arg?: string): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, 'expected a GradlabError').toBeInstanceOf(GradlabError);
-  expect((caught as GradlabError).code).toBe(code);
-  if (arg !== undefined) expect((caught as GradlabError).arg).toBe(arg);
 }
 
 describe('Rbm', () => {

@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { addingAccuracy, addingProblem, createModel, firstSymbolTask, GradlabError, init, type Model, type ModelSpec, type TensorData, type TensorLike } from '../dist/ts/index.js';
+import { errorOf } from './expect-error.js';
 
 const LONG_RUN = process.env.GRADLAB_LONG_RUN === '1';
 
@@ -30,14 +31,7 @@ function random(count: number, seed: number): Float32Array {
 }
 
 function expectGradlabError(body: () => unknown, code: string, argPart: string): GradlabError {
-  let caught: unknown;
-  try {
-    body();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(GradlabError);
-  const error = caught as GradlabError;
+  const error = errorOf(body);
   expect(error.code).toBe(code);
   expect(error.arg ?? '').toContain(argPart);
   return error;

@@ -5,16 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { addingAccuracy, addingProblem, firstSymbolTask, GradlabError } from '../dist/ts/index.js';
+import { expectRejection } from './expect-error.js';
 
-async function expectError(promise: Promise<unknown>, code: string, arg: string): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(GradlabError);
-  expect((error as GradlabError).code).toBe(code);
-  expect((error as GradlabError).arg).toBe(arg);
-}
 
 describe('addingProblem', () => {
   it('marks one step in each half and targets the sum of the marked values', async () => {
@@ -55,11 +47,11 @@ describe('addingProblem', () => {
   });
 
   it('rejects bad options with typed errors', async () => {
-    await expectError(addingProblem({ length: 1, count: 4 }), 'InvalidArgument', 'length');
-    await expectError(addingProblem({ length: 10, count: 0 }), 'InvalidArgument', 'count');
-    await expectError(addingProblem({ length: 10.5, count: 4 }), 'InvalidArgument', 'length');
-    await expectError(addingProblem({ length: 10, count: 4, seed: -1 }), 'InvalidArgument', 'seed');
-    await expectError(addingProblem({ length: 2 ** 20, count: 2 ** 10 }), 'TooLarge', 'count');
+    await expectRejection(addingProblem({ length: 1, count: 4 }), 'InvalidArgument', 'length');
+    await expectRejection(addingProblem({ length: 10, count: 0 }), 'InvalidArgument', 'count');
+    await expectRejection(addingProblem({ length: 10.5, count: 4 }), 'InvalidArgument', 'length');
+    await expectRejection(addingProblem({ length: 10, count: 4, seed: -1 }), 'InvalidArgument', 'seed');
+    await expectRejection(addingProblem({ length: 2 ** 20, count: 2 ** 10 }), 'TooLarge', 'count');
   });
 });
 
@@ -86,8 +78,8 @@ describe('firstSymbolTask', () => {
   it('defaults to 4 classes and rejects one class', async () => {
     const { x } = await firstSymbolTask({ length: 3, count: 2 });
     expect(x.shape).toEqual([2, 3, 4]);
-    await expectError(firstSymbolTask({ length: 3, count: 2, classes: 1 }), 'InvalidArgument', 'classes');
-    await expectError(firstSymbolTask({ length: 0, count: 2 }), 'InvalidArgument', 'length');
+    await expectRejection(firstSymbolTask({ length: 3, count: 2, classes: 1 }), 'InvalidArgument', 'classes');
+    await expectRejection(firstSymbolTask({ length: 0, count: 2 }), 'InvalidArgument', 'length');
   });
 });
 

@@ -21,6 +21,7 @@ import {
   type Trainer,
 } from '../dist/ts/index.js';
 import { RUN, SPEC, dataset, hashState, relativeError } from './browser/fixture.js';
+import { expectRejection } from './expect-error.js';
 
 const WORKER_URL = new URL('../dist/workers/trainer.worker.js', import.meta.url);
 const open: Trainer[] = [];
@@ -35,16 +36,6 @@ async function trainer(spec: ModelSpec, options: CreateTrainerOptions = {}): Pro
 afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.dispose()));
 });
-
-async function expectRejection(promise: Promise<unknown>, code: string): Promise<GradlabError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(GradlabError);
-  expect((error as GradlabError).code).toBe(code);
-  return error as GradlabError;
-}
 
 describe('capabilities', () => {
   it('reports SIMD, worker_threads and the shared gradient exchange in Node', async () => {
