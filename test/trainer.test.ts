@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  GradlabError,
   capabilities,
   createModel,
   createTrainer,
