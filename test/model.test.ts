@@ -382,6 +382,21 @@ describe('fit and evaluate', () => {
     expect(c['0.weight']).not.toEqual(a['0.weight']);
   });
 
+  it('reads y as the loss needs it: plain-array targets stay floats for mse, class labels must be integers', async () => {
+    const regression = await createModel({ input: [2], layers: [{ type: 'dense', units: 1 }], loss: 'mse' }, { seed: 1 });
+    const plain = { x: { shape: [4, 2], data: [0, 1, 1, 0, 1, 1, 0, 0] }, y: { shape: [4, 1], data: [1, 1, 2, 0] } };
+    expect(Number.isFinite(regression.fit(plain, { epochs: 1, batchSize: 2 }).epochs[0].loss)).toBe(true);
+    expect(regression.evaluate(plain).accuracy).toBeNull();
+    regression.dispose();
+    const classifier = await createModel(spec, { seed: 2 });
+    const labels = { x: { shape: [3, 4], data: Array.from(xData.subarray(0, 12)) }, y: { shape: [3], data: [0, 1.5, 2] } };
+    expect(errorOf(() => classifier.fit(labels, { epochs: 1, batchSize: 3 })).arg).toBe('data.y');
+    expect(errorOf(() => classifier.evaluate(labels)).arg).toBe('data.y');
+    labels.y.data[1] = 1;
+    expect(classifier.fit(labels, { epochs: 1, batchSize: 3 }).epochs[0].steps).toBe(1);
+    classifier.dispose();
+  });
+
   it('dropLast skips a final partial batch, which BatchNorm cannot train on when it has one row', async () => {
     const odd = { x: { shape: [33, 4], data: xData.subarray(0, 33 * 4) }, y: { shape: [33], data: labels.subarray(0, 33) } };
     const model = await createModel(spec, { seed: 2 });

@@ -128,6 +128,14 @@ function readText(core: Core, fns: ModelExports): string {
   return new TextDecoder().decode(new Uint8Array(core.exports.memory.buffer, fns.gl_text_ptr(), fns.gl_text_len()).slice());
 }
 
+/**
+ * Whether `y` holds class indices (sent as i32) rather than float targets: an Int32Array always
+ * does; for softmax cross-entropy so does any array that is not a Float32Array.
+ */
+export function holdsClasses(spec: ModelSpec, y: TensorLike): boolean {
+  return y.data instanceof Int32Array || (spec.loss === 'softmaxCrossEntropy' && !(y.data instanceof Float32Array));
+}
+
 function checkShape(op: string, arg: string, value: unknown): TensorLike {
   if (typeof value !== 'object' || value === null) invalidArgument(op, arg, 'a tensor {shape, data}', describe(value));
   const { shape, data } = value as Partial<TensorLike>;
@@ -233,7 +241,7 @@ export class Model {
     const handle = this.live(op);
     const input = checkShape(op, 'x', x);
     const target = checkShape(op, 'y', y);
-    const classes = target.data instanceof Int32Array || (this.spec.loss === 'softmaxCrossEntropy' && !(target.data instanceof Float32Array));
+    const classes = holdsClasses(this.spec, target);
     if (classes && this.spec.loss !== 'softmaxCrossEntropy') {
       invalidArgument(op, 'y', `float targets shaped like the output for ${this.spec.loss}`, 'Int32Array class indices');
     }

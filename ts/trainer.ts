@@ -20,7 +20,7 @@ import { capabilities, type Capabilities } from './capabilities.js';
 import { WorkerConnection, type CreateWorker } from './endpoint.js';
 import { GradlabError, describe, invalidArgument } from './errors.js';
 import { GradientExchange, GradientLayout, SharedExchange, TransferExchange, gradientsOf, l2Norm, type Contribution, type StepUpdate } from './gradient-exchange.js';
-import type { GradientsResult, LayerDiagnostics, StateDict, StepResult, TensorData, TensorLike } from './model.js';
+import { holdsClasses, type GradientsResult, type LayerDiagnostics, type StateDict, type StepResult, type TensorData, type TensorLike } from './model.js';
 import { validateSpec, type ModelSpec } from './spec.js';
 import { rowsOf, type Dataset, type EpochResult, type EvaluateResult, type History, type StepProgress } from './training.js';
 import { init, type WasmSource } from './wasm.js';
@@ -102,11 +102,6 @@ function sliceRows(x: TensorLike, y: TensorLike, xRow: number, yRow: number, sta
     data: ArrayBuffer.isView(tensor.data) ? (tensor.data as Float32Array).slice(start * length, end * length) : (Array.prototype.slice.call(tensor.data, start * length, end * length) as number[]),
   });
   return { x: rows(x, xRow), y: rows(y, yRow) };
-}
-
-/** Whether `y` holds class indices, by the same rule as `Model`: Int32Array, or any non-f32 array for softmaxCrossEntropy. */
-function holdsClasses(spec: ModelSpec, y: TensorLike): boolean {
-  return y.data instanceof Int32Array || (spec.loss === 'softmaxCrossEntropy' && !(y.data instanceof Float32Array));
 }
 
 /** Values copied between two yields: about a millisecond of work, well inside a frame. */

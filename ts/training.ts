@@ -4,7 +4,7 @@
  * loop inside a worker.
  */
 import { describe, invalidArgument, shapeMismatch, shapeString } from './errors.js';
-import type { LayerDiagnostics, Model, StepResult, TensorLike } from './model.js';
+import { holdsClasses, type LayerDiagnostics, type Model, type StepResult, type TensorLike } from './model.js';
 
 /** A dataset: `x` [N, ...input] and `y` [N, ...] (class indices or targets), row-aligned. */
 export interface Dataset {
@@ -79,13 +79,18 @@ export function rowsOf(op: string, data: Dataset): { count: number; xRow: number
   return { count, xRow: x.data.length / count, yRow: y.data.length / count };
 }
 
-function emptyLike(data: ArrayLike<number>, length: number): Float32Array | Int32Array {
-  return data instanceof Int32Array || !(data instanceof Float32Array || data instanceof Float64Array) && isIntegral(data) ? new Int32Array(length) : new Float32Array(length);
-}
-
-function isIntegral(data: ArrayLike<number>): boolean {
-  for (let i = 0; i < Math.min(data.length, 64); i++) if (!Number.isInteger(data[i])) return false;
-  return !(data instanceof Float32Array);
+/**
+ * A batch buffer for `y`: i32 class indices or f32 targets, as the model reads them. Class
+ * indices given in another array type are checked once here, so gathering cannot truncate them.
+ */
+function targetBuffer(op: string, model: Model, y: TensorLike, length: number): Float32Array | Int32Array {
+  if (!holdsClasses(model.spec, y)) return new Float32Array(length);
+  if (!(y.data instanceof Int32Array)) {
+    for (let i = 0; i < y.data.length; i++) {
+      if (!Number.isInteger(y.data[i])) invalidArgument(op, 'data.y', 'integer class indices', `${describe(y.data[i])} at index ${i}`);
+    }
+  }
+  return new Int32Array(length);
 }
 
 /** Copies the rows `order[start..end)` of `source` (rows of `rowLength`) into `target`. */
@@ -102,11 +107,11 @@ export function gather(source: ArrayLike<number>, rowLength: number, order: Arra
 }
 
 /** Splits `data` into batches in the given row order and calls `visit` with each. */
-function forEachBatch(data: Dataset, batchSize: number, order: ArrayLike<number>, visit: (x: TensorLike, y: TensorLike, index: number) => boolean | void, dropLast = false): boolean {
-  const { count: rowCount, xRow, yRow } = rowsOf('fit', data);
+function forEachBatch(op: string, model: Model, data: Dataset, batchSize: number, order: ArrayLike<number>, visit: (x: TensorLike, y: TensorLike, index: number) => boolean | void, dropLast = false): boolean {
+  const { count: rowCount, xRow, yRow } = rowsOf(op, data);
   const count = dropLast ? rowCount - (rowCount % batchSize) : rowCount;
   const xBuffer = new Float32Array(batchSize * xRow);
-  const yBuffer = emptyLike(data.y.data, batchSize * yRow);
+  const yBuffer = targetBuffer(op, model, data.y, batchSize * yRow);
   for (let start = 0, index = 0; start < count; start += batchSize, index++) {
     const end = Math.min(start + batchSize, count);
     const rows = end - start;
@@ -146,7 +151,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): History {
     const order = epochOrder(model, count, epoch, shuffle, seed);
     const result: EpochResult = { epoch, loss: 0, steps: 0, skippedSteps: 0 };
     let lossSum = 0;
-    const completed = forEachBatch(data, batchSize, order, (x, y, step) => {
+    const completed = forEachBatch('fit', model, data, batchSize, order, (x, y, step) => {
       if (options.shouldStop?.()) return false;
       const outcome = model.trainStep(x, y);
       result.steps++;
@@ -178,7 +183,7 @@ export function evaluate(model: Model, data: Dataset, options: { batchSize?: num
   let lossSum = 0;
   let correct: number | null = 0;
   let rows = 0;
-  forEachBatch(data, batchSize, identityOrder(count), (x, y) => {
+  forEachBatch('evaluate', model, data, batchSize, identityOrder(count), (x, y) => {
     const n = x.shape[0];
     const batch = model.evaluateBatch(x, y);
     lossSum += batch.loss * n;
