@@ -5,7 +5,7 @@ import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString } f
 import { validateSpec, type Activation, type Init, type LayerSpec, type ModelSpec } from './spec.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { evaluate, fit, type Dataset, type EvaluateResult, type FitOptions, type History } from './training.js';
-import { core as loadedCore, init as initWasm, seedParts, type Core, type WasmSource } from './wasm.js';
+import { core as loadedCore, handleRegistry, init as initWasm, seedParts, type Core, type WasmSource } from './wasm.js';
 
 /** A dense f32 tensor as plain data: row-major `data` of `shape`'s size. */
 export interface TensorData {
@@ -457,12 +457,7 @@ export class Model {
 }
 
 /** Frees models that were garbage-collected without `dispose()` (a safety net only). */
-const registry =
-  typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<{ core: Core; handle: number }>(({ core, handle }) => {
-        core.fns<ModelExports>().gl_model_free(handle);
-      })
-    : undefined;
+const registry = handleRegistry((core, handle) => core.fns<ModelExports>().gl_model_free(handle));
 
 function addLayers(core: Core, fns: ModelExports, spec: number, layers: LayerSpec[]): void {
   for (const layer of layers) {

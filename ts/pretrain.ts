@@ -12,7 +12,7 @@ import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString } f
 import { createModelSync, type Model, type StateDict, type TensorData, type TensorLike } from './model.js';
 import type { DenseSpec, ModelSpec } from './spec.js';
 import type { Dataset } from './training.js';
-import { core as loadedCore, init as initWasm, seedParts, type Core, type WasmSource } from './wasm.js';
+import { core as loadedCore, handleRegistry, init as initWasm, seedParts, type Core, type WasmSource } from './wasm.js';
 
 interface PretrainExports {
   gl_rbm_new(visible: number, hidden: number, seedLow: number, seedHigh: number, outRbm: number): number;
@@ -185,12 +185,7 @@ export class Rbm {
 }
 
 /** Frees RBMs that were garbage-collected without `dispose()` (a safety net only). */
-const registry =
-  typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<{ core: Core; handle: number }>(({ core, handle }) => {
-        core.fns<PretrainExports>().gl_rbm_free(handle);
-      })
-    : undefined;
+const registry = handleRegistry((core, handle) => core.fns<PretrainExports>().gl_rbm_free(handle));
 
 export interface CreateRbmOptions {
   /** Seed of the initial weights (N(0, 0.01²); zero biases), the shuffling and the sampling; default 0. */

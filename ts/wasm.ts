@@ -131,6 +131,15 @@ export function seedParts(op: string, seed: unknown): [number, number] {
   return [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];
 }
 
+/**
+ * A FinalizationRegistry that frees the handle of an object garbage-collected without
+ * `dispose()` by calling `free(core, handle)` — a safety net only. Undefined where the
+ * runtime has no FinalizationRegistry.
+ */
+export function handleRegistry(free: (core: Core, handle: number) => void): FinalizationRegistry<{ core: Core; handle: number }> | undefined {
+  return typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(({ core, handle }) => free(core, handle)) : undefined;
+}
+
 let loading: Promise<Core> | undefined;
 let loaded: Core | undefined;
 

@@ -8,7 +8,7 @@
  */
 import { matmul } from './sgemm.mjs';
 import { randomArray } from './random.mjs';
-import { layers, tf, useBackend } from './tfjs.mjs';
+import { layers, tf, trainOnBatchContender, useBackend } from './tfjs.mjs';
 
 /**
  * @typedef {{ inputSize: number, hiddenSize: number, outputSize: number, learningRate?: number, seed?: number }} LstmOptions
@@ -247,13 +247,5 @@ export async function makeTfjsLayersLstm(backend, shape = LSTM_BENCHMARK) {
   const { x, target } = lstmBatch(shape);
   const inputs = tf.tensor3d(x, [shape.batch, shape.steps, shape.inputSize]);
   const targets = tf.tensor2d(target, [shape.batch, shape.outputSize]);
-  return {
-    run: () => model.trainOnBatch(inputs, targets),
-    dispose: () => {
-      model.optimizer.dispose();
-      model.dispose();
-      inputs.dispose();
-      targets.dispose();
-    },
-  };
+  return trainOnBatchContender(model, inputs, targets);
 }

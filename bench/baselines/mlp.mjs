@@ -10,7 +10,7 @@
  */
 import { matmul } from './sgemm.mjs';
 import { mnistLikeBatch, randomNormalArray } from './random.mjs';
-import { layers, tf, useBackend } from './tfjs.mjs';
+import { layers, tf, trainOnBatchContender, useBackend } from './tfjs.mjs';
 
 /**
  * @typedef {'sigmoid' | 'relu'} HiddenActivation
@@ -241,15 +241,7 @@ export async function makeTfjsLayersMlp(backend, sizes, batch, { activation = 's
   const { pixels, labels } = mnistLikeBatch(batch, 7);
   const x = tf.tensor2d(pixels, [batch, sizes[0]]);
   const y = tf.tensor2d(oneHot(labels, classes), [batch, classes]);
-  return {
-    run: () => model.trainOnBatch(x, y),
-    dispose: () => {
-      model.optimizer.dispose();
-      model.dispose();
-      x.dispose();
-      y.dispose();
-    },
-  };
+  return trainOnBatchContender(model, x, y);
 }
 
 /**

@@ -50,3 +50,19 @@ export async function wasmInfo() {
     note: 'tfjs disables wasm threads in Node, so its default is this same single-threaded build',
   };
 }
+
+/**
+ * A contender that runs one `trainOnBatch` of a compiled tfjs-layers `model` on `x`, `y`, and
+ * disposes the model, its optimizer and the tensors.
+ */
+export function trainOnBatchContender(model, x, y) {
+  return {
+    run: () => model.trainOnBatch(x, y),
+    dispose: () => {
+      model.optimizer.dispose();
+      model.dispose();
+      x.dispose();
+      y.dispose();
+    },
+  };
+}
