@@ -23,6 +23,12 @@ import { RUN, SPEC, dataset, hashState, relativeError } from './browser/fixture.
 import { expectRejection } from './expect-error.js';
 
 const WORKER_URL = new URL('../dist/workers/trainer.worker.js', import.meta.url);
+/**
+ * The ways `fit` runs: with the shared exchange its epochs run inside the workers, which meet
+ * on shared memory; with the transfer exchange (a page without cross-origin isolation) each
+ * step is one message round trip.
+ */
+const PATHS = [[1, 'shared'], [2, 'shared'], [1, 'transfer'], [2, 'transfer']] as const;
 const open: Trainer[] = [];
 
 /** A trainer that afterEach disposes. */
@@ -102,25 +108,29 @@ describe('training in a worker', () => {
   });
 
   it('reports progress at the requested rate with per-layer diagnostics', async () => {
-    const worker = await trainer(SPEC, { seed: 1 });
-    const events: StepProgress[] = [];
-    await worker.fit(dataset(80), { epochs: 2, batchSize: 8, progressEvery: 3, onProgress: (p) => events.push(p) });
-    // 10 steps an epoch: every third step of the run, and each epoch's last.
-    expect(events.map((e) => [e.epoch, e.step])).toEqual([[0, 2], [0, 5], [0, 8], [0, 9], [1, 1], [1, 4], [1, 7], [1, 9]]);
-    for (const event of events) {
-      expect(event.stepsPerEpoch).toBe(10);
-      expect(Number.isFinite(event.loss)).toBe(true);
-      expect(event.diagnostics?.map((d) => d.name)).toEqual(['0', '1', '2']);
-      expect(event.diagnostics?.[0].weightGradNorm).toBeGreaterThan(0);
+    for (const [workers, gradientExchange] of PATHS) {
+      const worker = await trainer(SPEC, { seed: 1, workers, gradientExchange });
+      const events: StepProgress[] = [];
+      const history = await worker.fit(dataset(80), { epochs: 2, batchSize: 8, progressEvery: 3, onProgress: (p) => events.push(p) });
+      // 10 steps an epoch: every third step of the run, and each epoch's last.
+      expect(events.map((e) => [e.epoch, e.step])).toEqual([[0, 2], [0, 5], [0, 8], [0, 9], [1, 1], [1, 4], [1, 7], [1, 9]]);
+      for (const event of events) {
+        expect(event.stepsPerEpoch).toBe(10);
+        expect(Number.isFinite(event.loss)).toBe(true);
+        expect(event.diagnostics?.map((d) => d.name)).toEqual(['0', '1', '2']);
+        expect(event.diagnostics?.[0].weightGradNorm).toBeGreaterThan(0);
+      }
+      // The epoch's last report is its last step, whose diagnostics the epoch result keeps.
+      expect(events[3].diagnostics).toEqual(history.epochs[0].diagnostics);
+      const quiet: StepProgress[] = [];
+      await worker.fit(dataset(16), { epochs: 1, batchSize: 8, progressDiagnostics: false, onProgress: (p) => quiet.push(p) });
+      expect(quiet.map((e) => e.diagnostics)).toEqual([undefined, undefined]);
     }
-    const quiet: StepProgress[] = [];
-    await worker.fit(dataset(16), { epochs: 1, batchSize: 8, progressDiagnostics: false, onProgress: (p) => quiet.push(p) });
-    expect(quiet.map((e) => e.diagnostics)).toEqual([undefined, undefined]);
   });
 
   it('stops within one step when aborted and stays usable', async () => {
-    for (const workers of [1, 2]) {
-      const worker = await trainer(SPEC, { seed: 1, workers });
+    for (const [workers, gradientExchange] of PATHS) {
+      const worker = await trainer(SPEC, { seed: 1, workers, gradientExchange });
       const controller = new AbortController();
       const steps: number[] = [];
       const history = await worker.fit(dataset(400), {
@@ -170,6 +180,50 @@ describe('errors', () => {
     await expect(worker.fit({ x, y }, { epochs: 1, batchSize: 4, progressEvery: 0 })).rejects.toMatchObject({ code: 'InvalidArgument', arg: 'progressEvery' });
   });
 
+  it('in a batch inside an epoch reject fit and leave every replica on the same step', async () => {
+    // Plain SGD: the optimiser holds no state outside the state dict.
+    const spec: ModelSpec = { ...SPEC, optimizer: { type: 'sgd', lr: 0.1 } };
+    for (const [workers, gradientExchange] of PATHS) {
+      const worker = await trainer(spec, { seed: 1, workers, gradientExchange });
+      const before = await worker.stateDict();
+      // Class 7 of 3 in the last row: without shuffling only the last worker's shard of step 1 holds it.
+      const { x, y } = dataset(16);
+      y.data[15] = 7;
+      const error = await expectRejection(worker.fit({ x, y }, { epochs: 1, batchSize: 8, shuffle: false }), 'InvalidArgument');
+      expect(error.message).toMatch(/7/);
+      // Step 0 was applied everywhere and step 1 nowhere: one more step agrees with a model
+      // that took step 0 alone from the same weights.
+      const model = await createModel(spec, { seed: 0 });
+      model.loadStateDict(before);
+      model.trainStep({ shape: [8, 12], data: x.data.slice(0, 96) }, { shape: [8], data: y.data.slice(0, 8) });
+      const next = dataset(6);
+      await worker.trainStep(next.x, next.y);
+      model.trainStep(next.x, next.y);
+      expect(relativeError(await worker.stateDict(), model.stateDict()), `${workers} workers, ${gradientExchange}`).toBeLessThanOrEqual(1e-5);
+      expect((await worker.fit(dataset(16), { epochs: 1, batchSize: 8 })).epochs[0].steps).toBe(2);
+      model.dispose();
+    }
+  });
+
+  it('thrown by onProgress reject fit and stop training', async () => {
+    for (const [workers, gradientExchange] of PATHS) {
+      const worker = await trainer(SPEC, { seed: 1, workers, gradientExchange });
+      const thrown = new Error('stop here');
+      let calls = 0;
+      const fit = worker.fit(dataset(400), {
+        epochs: 3,
+        batchSize: 8,
+        onProgress: () => {
+          calls++;
+          throw thrown;
+        },
+      });
+      await expect(fit).rejects.toBe(thrown);
+      expect(calls).toBe(1);
+      expect((await worker.fit(dataset(16), { epochs: 1, batchSize: 8 })).epochs[0].steps).toBe(2);
+    }
+  });
+
   it('refuses a second fit while one runs', async () => {
     const worker = await trainer(SPEC);
     const running = worker.fit(dataset(64), { epochs: 2, batchSize: 8 });
@@ -181,10 +235,11 @@ describe('errors', () => {
 
 describe('a worker that dies', () => {
   it('rejects the pending and every later call with WorkerDied', async () => {
-    for (const workers of [1, 2]) {
+    for (const [workers, gradientExchange] of PATHS) {
       const started: Worker[] = [];
       const worker = await trainer(SPEC, {
         workers,
+        gradientExchange,
         createWorker: () => {
           const created = new Worker(WORKER_URL);
           started.push(created);

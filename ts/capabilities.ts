@@ -16,7 +16,9 @@ export interface Capabilities {
   crossOriginIsolated: boolean;
   /**
    * How data-parallel workers exchange gradients: through one SharedArrayBuffer (no copies),
-   * or as transferred ArrayBuffers (a page without cross-origin isolation).
+   * or as transferred ArrayBuffers (a page without cross-origin isolation). With `shared`,
+   * `fit` also runs its epochs inside the workers (they meet on shared memory each step);
+   * with `transfer`, the calling thread drives each step with a message round trip.
    */
   gradientExchange: 'shared' | 'transfer';
   /** Why `gradientExchange` is what it is. */

@@ -6,15 +6,49 @@
  * - `shared` (SharedArrayBuffer: Node, cross-origin-isolated pages): one buffer holds a slot per
  *   worker, twice (two banks that steps alternate, so a fast worker writing this step's
  *   gradients never overwrites a slot a slow worker is still averaging for the previous step);
- *   each worker writes its slot, and after the round trip every worker averages all slots
- *   itself inside WASM (`Model.applyWeightedGradients`, in rank order, so every replica computes
- *   the same bits). Messages carry only losses and weights; the calling thread does no
- *   arithmetic.
+ *   each worker writes its slot and, once all have (they meet at the run control inside a
+ *   `fit` epoch, or after the step's round trip otherwise), averages all slots itself inside
+ *   WASM (`Model.applyWeightedGradients`, in rank order, so every replica computes the same
+ *   bits). The calling thread does no arithmetic.
  * - `transfer` (no SharedArrayBuffer): each vector is an ArrayBuffer transferred to the caller,
  *   which averages and transfers the average back to every worker.
  */
 import type { StateDict } from './model.js';
 import type { ApplyRequest, ExchangeSetup, ModelDescription, StepReply } from './worker-protocol.js';
+
+/** Splits `rows` rows from `start` into `parts` contiguous shards, the first ones one row longer: [start, end) each. */
+export function shardsOf(start: number, rows: number, parts: number): [number, number][] {
+  const base = Math.floor(rows / parts);
+  const extra = rows % parts;
+  const ranges: [number, number][] = [];
+  for (let rank = 0, at = start; rank < parts; rank++) {
+    const size = base + (rank < extra ? 1 : 0);
+    ranges.push([at, at + size]);
+    at += size;
+  }
+  return ranges;
+}
+
+/** Each shard's averaging weight from its rows: its share of the global batch (0 for an empty shard). */
+export function shardWeights(rows: number[]): number[] {
+  const total = rows.reduce((sum, count) => sum + count, 0);
+  return rows.map((count) => count / total);
+}
+
+/**
+ * The losses of the global batch from each shard's: data losses weighted by rows (every loss
+ * is a mean over rows); the penalty depends only on the weights, which all replicas share.
+ */
+export function combineLosses(weights: number[], losses: ({ dataLoss: number; penalty: number } | undefined)[]): ApplyRequest['losses'] {
+  let dataLoss = 0;
+  let penalty = 0;
+  losses.forEach((shard, rank) => {
+    if (!shard || weights[rank] === 0) return;
+    dataLoss += weights[rank] * shard.dataLoss;
+    penalty = shard.penalty;
+  });
+  return { loss: dataLoss + penalty, dataLoss, penalty };
+}
 
 /** Where each trainable entry sits in the flat gradient vector (state-dict order). */
 export class GradientLayout {
@@ -100,24 +134,12 @@ export abstract class GradientExchange {
 
   /** Each worker's averaging weight: its shard's share of the global batch (0 for an empty shard). */
   protected weights(contributions: (Contribution | undefined)[]): number[] {
-    const rows = contributions.reduce((sum, c) => sum + (c?.rows ?? 0), 0);
-    return contributions.map((c) => (c?.rows ?? 0) / rows);
+    return shardWeights(contributions.map((c) => c?.rows ?? 0));
   }
 
-  /**
-   * The losses of the global batch: data losses weighted by rows (every loss is a mean over
-   * rows); the penalty depends only on the weights, which all replicas share.
-   */
+  /** The losses of the global batch (see {@link combineLosses}). */
   losses(contributions: (Contribution | undefined)[]): ApplyRequest['losses'] {
-    const weights = this.weights(contributions);
-    let dataLoss = 0;
-    let penalty = 0;
-    contributions.forEach((c, rank) => {
-      if (!c || weights[rank] === 0) return;
-      dataLoss += weights[rank] * c.losses.dataLoss;
-      penalty = c.losses.penalty;
-    });
-    return { loss: dataLoss + penalty, dataLoss, penalty };
+    return combineLosses(this.weights(contributions), contributions.map((c) => c?.losses));
   }
 
   /** The update of one step; `diagnostics[rank]` says which workers read diagnostics after applying. */

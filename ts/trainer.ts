@@ -2,14 +2,18 @@
  * `createTrainer(spec)`: the model API, asynchronous, with the model in one or more workers so
  * the calling thread never blocks on training.
  *
- * The caller drives training one step at a time: each step is one message round trip per
- * worker (batches are drawn inside the workers from a dataset sent once), so progress,
- * cancellation and the data-parallel average all happen here between steps.
+ * Datasets are sent once and batches are drawn inside the workers. With the shared exchange
+ * (wherever SharedArrayBuffer exists, unless `gradientExchange: 'transfer'` is asked for),
+ * `fit` runs each epoch inside the workers: they meet on shared memory once a step
+ * ({@link RunControl}), worker 0 posts progress reports, and the caller's stop flag and
+ * acknowledgements of those reports steer the run, so a step costs no message. Otherwise (a
+ * page without cross-origin isolation), and for `trainStep` and `gradients`, the caller drives
+ * each step with one message round trip per worker.
  *
  * With `workers: N > 1` training is synchronous data parallelism (as PyTorch's
  * DistributedDataParallel): every global batch is split into N contiguous shards, each
- * worker computes its shard's gradients, the caller averages them weighted by rows, and every
- * worker applies the same average, so the replicas (built from the same seed) stay
+ * worker computes its shard's gradients, the gradients are averaged weighted by rows, and
+ * every worker applies the same average, so the replicas (built from the same seed) stay
  * identical. The averaged update equals a single worker's on the whole batch up to float
  * summation order. BatchNorm normalises each shard with that shard's own statistics (DDP
  * without SyncBatchNorm), so a data-parallel BatchNorm net trains like one with the smaller
@@ -19,12 +23,13 @@
 import { capabilities, type Capabilities } from './capabilities.js';
 import { WorkerConnection, type CreateWorker } from './endpoint.js';
 import { GradlabError, describe, invalidArgument } from './errors.js';
-import { GradientExchange, GradientLayout, SharedExchange, TransferExchange, gradientsOf, l2Norm, type Contribution, type StepUpdate } from './gradient-exchange.js';
+import { GradientExchange, GradientLayout, SharedExchange, TransferExchange, gradientsOf, l2Norm, shardsOf, type Contribution, type StepUpdate } from './gradient-exchange.js';
 import { holdsClasses, type GradientsResult, type LayerDiagnostics, type StateDict, type StepResult, type TensorData, type TensorLike } from './model.js';
+import { RunControl } from './run-control.js';
 import { validateSpec, type ModelSpec } from './spec.js';
-import { rowsOf, type Dataset, type EpochResult, type EvaluateResult, type History, type StepProgress } from './training.js';
+import { EpochTally, rowsOf, type Dataset, type EpochResult, type EvaluateResult, type History, type StepProgress } from './training.js';
 import { init, type WasmSource } from './wasm.js';
-import type { BatchSource, DatasetTransfer, ModelDescription, RemoteTrainerWorker, StepReply, StepRequest } from './worker-protocol.js';
+import { reportsProgress, type BatchSource, type DatasetTransfer, type EpochReply, type ModelDescription, type RemoteTrainerWorker, type StepReply, type StepRequest } from './worker-protocol.js';
 import * as Comlink from 'comlink';
 
 export interface CreateTrainerOptions {
@@ -67,7 +72,6 @@ export interface TrainerFitOptions {
 
 /** Which step a message carries, and what to collect when it completes. */
 interface StepTag {
-  epoch: number;
   step: number;
   /** The epoch's last step: its diagnostics go into the epoch result. */
   last: boolean;
@@ -75,23 +79,19 @@ interface StepTag {
   diagnostics: boolean;
 }
 
+/** An epoch of `fit`: its held dataset, its place in the fit and its size. */
+interface EpochRun {
+  dataset: number;
+  epoch: number;
+  stepsBefore: number;
+  stepsPerEpoch: number;
+  count: number;
+}
+
 interface CompletedStep {
   tag: StepTag;
   result: StepResult;
   diagnostics?: LayerDiagnostics[];
-}
-
-/** Splits `rows` rows into `parts` contiguous shards, the first ones one row longer: [start, end) each. */
-function shards(start: number, rows: number, parts: number): [number, number][] {
-  const base = Math.floor(rows / parts);
-  const extra = rows % parts;
-  const ranges: [number, number][] = [];
-  for (let rank = 0, at = start; rank < parts; rank++) {
-    const size = base + (rank < extra ? 1 : 0);
-    ranges.push([at, at + size]);
-    at += size;
-  }
-  return ranges;
 }
 
 /** Rows `[start, end)` of an explicit batch whose rows hold `xRow` and `yRow` values. */
@@ -193,14 +193,8 @@ export class Trainer {
   /** Averaged gradients waiting to be applied with the next message (data parallel only). */
   private pending?: { tag: StepTag; update: StepUpdate };
   private failure?: GradlabError;
-  /**
-   * The stop flag the workers read before each queued step (where SharedArrayBuffer exists):
-   * with it, one worker keeps its next step queued (depth 2) and an abort still stops within
-   * one step; without it, and data parallel (each step needs the previous average), one step
-   * at a time.
-   */
-  private readonly stop?: Int32Array;
-  private readonly depth: number;
+  /** Where the workers meet each step of an epoch run inside them (the shared exchange only). */
+  private readonly control?: RunControl;
   private fitting = false;
   private nextDataset = 1;
   private readonly bufferPool = new SharedBufferPool();
@@ -208,7 +202,7 @@ export class Trainer {
   private readonly heldBuffers = new Map<number, SharedArrayBuffer[]>();
 
   /** @internal Use {@link createTrainer}. */
-  constructor(spec: ModelSpec, description: ModelDescription, connections: WorkerConnection[], report: Capabilities, stop: Int32Array | undefined) {
+  constructor(spec: ModelSpec, description: ModelDescription, connections: WorkerConnection[], report: Capabilities, control: RunControl | undefined) {
     this.spec = spec;
     this.inputShape = description.inputShape;
     this.outputShape = description.outputShape;
@@ -217,12 +211,11 @@ export class Trainer {
     this.workers = connections.length;
     this.capabilities = report;
     this.shared = report.gradientExchange === 'shared';
-    this.stop = stop;
-    this.depth = stop && connections.length === 1 ? 2 : 1;
     if (connections.length > 1) {
       const layout = new GradientLayout(description.entries);
       this.exchange = this.shared ? new SharedExchange(layout, connections.length) : new TransferExchange(layout, connections.length);
     }
+    this.control = control;
   }
 
   /** @internal Called by {@link createTrainer} once the models exist. */
@@ -279,7 +272,7 @@ export class Trainer {
   private async step(sources: BatchSource[], tag: StepTag): Promise<CompletedStep[]> {
     if (!this.exchange) {
       const [reply] = await this.send([{ batch: { source: sources[0], mode: 'trainStep', diagnostics: tag.diagnostics } }]);
-      return reply.skipped ? [] : [{ tag, result: reply.trained as StepResult, diagnostics: reply.diagnostics }];
+      return [{ tag, result: reply.trained as StepResult, diagnostics: reply.diagnostics }];
     }
     const previous = this.pending;
     this.pending = undefined;
@@ -314,14 +307,14 @@ export class Trainer {
 
   /** The batch sources of rows `[start, end)` of a held dataset: one per worker. */
   private datasetSources(dataset: number, epoch: number, start: number, end: number): BatchSource[] {
-    return shards(start, end - start, this.workers).map(([from, to]) => ({ dataset, epoch, start: from, end: to }));
+    return shardsOf(start, end - start, this.workers).map(([from, to]) => ({ dataset, epoch, start: from, end: to }));
   }
 
   /** The batch sources of an explicit batch: the whole batch, or one shard per worker. */
   private explicitSources(x: TensorLike, y: TensorLike): BatchSource[] {
     if (this.workers === 1) return [{ x, y }];
     const { count, xRow, yRow } = rowsOf('trainStep', { x, y });
-    return shards(0, count, this.workers).map(([from, to]) => sliceRows(x, y, xRow, yRow, from, to));
+    return shardsOf(0, count, this.workers).map(([from, to]) => sliceRows(x, y, xRow, yRow, from, to));
   }
 
   /** Sends a dataset once to the given workers (default all): one shared copy, or a transferred copy each. */
@@ -366,9 +359,7 @@ export class Trainer {
     this.fitting = true;
     let dataset: number | undefined;
     let validation: number | undefined;
-    const { stop } = this;
-    const raise = () => stop && Atomics.store(stop, 0, 1);
-    if (stop) Atomics.store(stop, 0, 0);
+    const raise = () => this.control?.requestStop();
     options.signal?.addEventListener('abort', raise);
     try {
       dataset = await this.hold(data, options.shuffle ?? true, options.seed ?? 0);
@@ -383,58 +374,93 @@ export class Trainer {
     }
   }
 
-  /** The epochs of {@link fit} over held datasets, recording steps as they complete. */
+  /** The epochs of {@link fit} over held datasets. */
   private async epochs(dataset: number, validation: number | undefined, count: number, options: TrainerFitOptions): Promise<History> {
-    const { epochs, batchSize, signal, onProgress } = options;
-    const every = options.progressEvery ?? 1;
-    const withDiagnostics = options.progressDiagnostics ?? true;
-    const stepsPerEpoch = Math.ceil(count / batchSize);
+    const stepsPerEpoch = Math.ceil(count / options.batchSize);
     const history: History = { epochs: [], stopped: false };
-    let taken = 0;
-    for (let epoch = 0; epoch < epochs && !history.stopped; epoch++) {
-      const result: EpochResult = { epoch, loss: 0, steps: 0, skippedSteps: 0 };
-      let lossSum = 0;
-      const record = ({ tag, result: outcome, diagnostics }: CompletedStep) => {
-        result.steps++;
-        if (outcome.applied) lossSum += outcome.loss;
-        else {
-          result.skippedSteps++;
-          result.nonFiniteAt ??= outcome.nonFiniteAt;
-        }
-        if (tag.last && diagnostics) result.diagnostics = diagnostics;
-        if (tag.report) onProgress?.({ ...outcome, epoch, step: tag.step, stepsPerEpoch, ...(withDiagnostics && diagnostics ? { diagnostics } : {}) });
-      };
-      // Up to `depth` steps in flight, recorded in order as they complete.
-      const inFlight: Promise<CompletedStep[]>[] = [];
-      for (let step = 0; step < stepsPerEpoch; step++) {
-        if (signal?.aborted) {
-          history.stopped = true;
-          break;
-        }
-        const last = step === stepsPerEpoch - 1;
-        const report = onProgress !== undefined && ((taken++ + 1) % every === 0 || last);
-        const start = step * batchSize;
-        const sources = this.datasetSources(dataset, epoch, start, Math.min(start + batchSize, count));
-        const sent = this.step(sources, { epoch, step, last, report, diagnostics: last || (report && withDiagnostics) });
-        // Handled here so a failure while an earlier step is awaited is not reported as unhandled.
-        sent.catch(() => undefined);
-        inFlight.push(sent);
-        if (inFlight.length >= this.depth) (await (inFlight.shift() as Promise<CompletedStep[]>)).forEach(record);
-      }
-      for (const sent of inFlight) (await sent).forEach(record);
-      (await this.flush()).forEach(record);
-      const applied = result.steps - result.skippedSteps;
-      result.loss = applied > 0 ? lossSum / applied : NaN;
-      if (validation !== undefined) result.validation = await this.first('fit', (remote) => remote.evaluateDataset(validation, Math.max(batchSize, 256)));
+    for (let epoch = 0; epoch < options.epochs && !history.stopped; epoch++) {
+      const epochRun = { dataset, epoch, stepsBefore: epoch * stepsPerEpoch, stepsPerEpoch, count };
+      const { result, stopped } = this.control ? await this.epochInWorkers(this.control, epochRun, options) : await this.epochStepByStep(epochRun, options);
+      if (validation !== undefined) result.validation = await this.first('fit', (remote) => remote.evaluateDataset(validation, Math.max(options.batchSize, 256)));
       history.epochs.push(result);
+      history.stopped = stopped;
     }
     return history;
+  }
+
+  /**
+   * One epoch run inside the workers, which meet at `control` each step. Worker 0's reports
+   * arrive on a port; each is acknowledged once `onProgress` has seen it, so an abort from
+   * `onProgress` stops the run within one step. An `onProgress` that throws stops the run,
+   * and `fit` rejects with its error.
+   */
+  private async epochInWorkers(control: RunControl, run: EpochRun, options: TrainerFitOptions): Promise<{ result: EpochResult; stopped: boolean }> {
+    const { onProgress } = options;
+    control.start();
+    if (options.signal?.aborted) control.requestStop();
+    const channel = onProgress ? new MessageChannel() : undefined;
+    let received = 0;
+    let thrown: { error: unknown } | undefined;
+    let allReceived: () => void = () => undefined;
+    let expected = Infinity;
+    if (channel && onProgress) {
+      channel.port1.onmessage = (event: MessageEvent<StepProgress>) => {
+        try {
+          if (!thrown) onProgress(event.data);
+        } catch (error) {
+          thrown = { error };
+          control.requestStop();
+        }
+        control.acknowledge(++received);
+        if (received >= expected) allReceived();
+      };
+    }
+    try {
+      const request = { dataset: run.dataset, epoch: run.epoch, batchSize: options.batchSize, stepsBefore: run.stepsBefore, progressEvery: onProgress ? (options.progressEvery ?? 1) : 0, progressDiagnostics: options.progressDiagnostics ?? true };
+      const replies: EpochReply[] = await this.all((remote, rank) => {
+        const port = rank === 0 ? channel?.port2 : undefined;
+        return remote.runEpoch(Comlink.transfer({ ...request, progress: port }, port ? [port] : []));
+      });
+      // The reports travel on their own port, so the last ones may arrive after the replies.
+      expected = replies[0].reports;
+      if (received < expected) await new Promise<void>((resolve) => (allReceived = resolve));
+      if (thrown) throw thrown.error;
+      return { result: replies[0].result, stopped: replies.some((reply) => reply.stopped) };
+    } finally {
+      channel?.port1.close();
+    }
+  }
+
+  /** One epoch driven from here: one round trip per step (without SharedArrayBuffer). */
+  private async epochStepByStep(run: EpochRun, options: TrainerFitOptions): Promise<{ result: EpochResult; stopped: boolean }> {
+    const { signal, onProgress } = options;
+    const every = onProgress ? (options.progressEvery ?? 1) : 0;
+    const withDiagnostics = options.progressDiagnostics ?? true;
+    const tally = new EpochTally(run.epoch);
+    const record = ({ tag, result, diagnostics }: CompletedStep) => {
+      tally.add(result, tag.last ? diagnostics : undefined);
+      if (tag.report) onProgress?.({ ...result, epoch: run.epoch, step: tag.step, stepsPerEpoch: run.stepsPerEpoch, ...(withDiagnostics && diagnostics ? { diagnostics } : {}) });
+    };
+    let stopped = false;
+    for (let step = 0; step < run.stepsPerEpoch; step++) {
+      if (signal?.aborted) {
+        stopped = true;
+        break;
+      }
+      const last = step === run.stepsPerEpoch - 1;
+      const report = reportsProgress(every, run.stepsBefore, step, last);
+      const start = step * options.batchSize;
+      const sources = this.datasetSources(run.dataset, run.epoch, start, Math.min(start + options.batchSize, run.count));
+      (await this.step(sources, { step, last, report, diagnostics: last || (report && withDiagnostics) })).forEach(record);
+    }
+    (await this.flush()).forEach(record);
+    return { result: tally.finish(), stopped };
   }
 
   /** One optimiser step on a batch (data parallel: split across the workers, then averaged). */
   async trainStep(x: TensorLike, y: TensorLike): Promise<StepResult> {
     this.idle('trainStep');
-    const tag: StepTag = { epoch: 0, step: 0, last: false, report: false, diagnostics: false };
+    const tag: StepTag = { step: 0, last: false, report: false, diagnostics: false };
     const completed = [...(await this.step(this.explicitSources(x, y), tag)), ...(await this.flush())];
     return completed[0].result;
   }
@@ -530,10 +556,11 @@ export async function createTrainer(spec: ModelSpec, options: CreateTrainerOptio
   try {
     const refused = opened.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     if (refused) throw refused.reason;
-    const stop = report.sharedArrayBuffer ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
-    const [description] = await Promise.all(connections.map((connection) => connection.call((remote) => remote.create(module, validated, seed, stop))));
+    const control = report.gradientExchange === 'shared' ? RunControl.create(count) : undefined;
+    const setup = control && { buffer: control.buffer, parties: count };
+    const [description] = await Promise.all(connections.map((connection) => connection.call((remote) => remote.create(module, validated, seed, setup))));
     if (early) throw early;
-    trainer = new Trainer(validated, description, connections, report, stop);
+    trainer = new Trainer(validated, description, connections, report, control);
     await trainer.connectExchange();
     return trainer;
   } catch (error) {

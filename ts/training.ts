@@ -135,6 +135,34 @@ export function epochOrder(model: Model, count: number, epoch: number, shuffle: 
   return shuffle ? model.permutation(count, seed * 1_000_003 + epoch) : identityOrder(count);
 }
 
+/** One epoch's result as its steps complete: the steps, the refused ones, the mean loss of the applied ones. */
+export class EpochTally {
+  private readonly result: EpochResult;
+  private lossSum = 0;
+
+  constructor(epoch: number) {
+    this.result = { epoch, loss: 0, steps: 0, skippedSteps: 0 };
+  }
+
+  /** Counts a completed step; `diagnostics` are the epoch's when given (its last step's). */
+  add(outcome: StepResult, diagnostics?: LayerDiagnostics[]): void {
+    const { result } = this;
+    result.steps++;
+    if (outcome.applied) this.lossSum += outcome.loss;
+    else {
+      result.skippedSteps++;
+      result.nonFiniteAt ??= outcome.nonFiniteAt;
+    }
+    if (diagnostics) result.diagnostics = diagnostics;
+  }
+
+  /** The epoch's result so far (its loss is NaN when no step was applied). */
+  finish(): EpochResult {
+    const applied = this.result.steps - this.result.skippedSteps;
+    return { ...this.result, loss: applied > 0 ? this.lossSum / applied : NaN };
+  }
+}
+
 /** Trains `model` on `data` for `epochs` epochs of mini-batches. */
 export function fit(model: Model, data: Dataset, options: FitOptions): History {
   const { epochs, batchSize } = options;
@@ -149,25 +177,17 @@ export function fit(model: Model, data: Dataset, options: FitOptions): History {
   const history: History = { epochs: [], stopped: false };
   for (let epoch = 0; epoch < epochs && !history.stopped; epoch++) {
     const order = epochOrder(model, count, epoch, shuffle, seed);
-    const result: EpochResult = { epoch, loss: 0, steps: 0, skippedSteps: 0 };
-    let lossSum = 0;
+    const tally = new EpochTally(epoch);
     const completed = forEachBatch('fit', model, data, batchSize, order, (x, y, step) => {
       if (options.shouldStop?.()) return false;
       const outcome = model.trainStep(x, y);
-      result.steps++;
-      if (outcome.applied) lossSum += outcome.loss;
-      else {
-        result.skippedSteps++;
-        result.nonFiniteAt ??= outcome.nonFiniteAt;
-      }
       const last = step === stepsPerEpoch - 1;
       const diagnostics = when === 'step' || (when === 'epoch' && last) ? model.diagnostics() : undefined;
-      if (last && diagnostics) result.diagnostics = diagnostics;
+      tally.add(outcome, last ? diagnostics : undefined);
       const progress: StepProgress = { ...outcome, epoch, step, stepsPerEpoch, ...(diagnostics && when === 'step' ? { diagnostics } : {}) };
       return options.onStep?.(progress);
     }, dropLast);
-    const applied = result.steps - result.skippedSteps;
-    result.loss = applied > 0 ? lossSum / applied : NaN;
+    const result = tally.finish();
     if (options.validationData) result.validation = evaluate(model, options.validationData, { batchSize: Math.max(batchSize, 256) });
     history.epochs.push(result);
     if (!completed || options.onEpoch?.(result) === false) history.stopped = true;

@@ -3,15 +3,18 @@
  * Comlink), the messages of a training step, and how a {@link GradlabError} crosses the
  * boundary intact. Both sides import this module.
  *
- * A training step is one round trip per worker: the request may carry the averaged gradients
- * of the previous step to apply (data parallel) and a batch to run; the reply carries the
- * outcome and, for data parallel, this batch's gradients (written to shared memory, or
- * transferred).
+ * Where SharedArrayBuffer exists, `fit` runs each epoch inside the workers (`runEpoch`): the
+ * workers meet at a {@link RunControl} once a step and worker 0 posts progress reports to a
+ * port, so a step costs no message. Elsewhere, and for single `trainStep`/`gradients` calls, a
+ * training step is one round trip per worker (`step`): the request may carry the averaged
+ * gradients of the previous step to apply (data parallel) and a batch to run; the reply
+ * carries the outcome and, for data parallel, this batch's gradients (written to shared
+ * memory, or transferred).
  */
 import * as Comlink from 'comlink';
 import { GradlabError, type GradlabErrorData } from './errors.js';
 import type { LayerDiagnostics, LossResult, StateDict, StepResult, TensorLike } from './model.js';
-import type { EvaluateResult } from './training.js';
+import type { EpochResult, EvaluateResult, StepProgress } from './training.js';
 import type { ModelSpec } from './spec.js';
 
 /** Sent by a worker once it listens, so no call is posted before Comlink is wired up. */
@@ -75,26 +78,64 @@ export interface StepReply {
   applied?: StepResult;
   /** The outcome of a `trainStep` batch. */
   trained?: StepResult;
-  /** The `trainStep` batch was skipped because the stop flag was set. */
-  skipped?: boolean;
   /** A `gradients` batch: its rows (the averaging weight), losses and, for `transfer`, the flat gradients. */
   gradients?: { rows: number; losses: LossResult; grads?: Float32Array };
   diagnostics?: LayerDiagnostics[];
 }
 
+/** The shared run control a worker takes part in: its buffer and how many workers meet there. */
+export interface RunControlSetup {
+  buffer: SharedArrayBuffer;
+  parties: number;
+}
+
+/** One epoch of `fit` over a held dataset, run inside the workers (see `TrainerWorkerApi.runEpoch`). */
+export interface EpochRequest {
+  dataset: number;
+  epoch: number;
+  batchSize: number;
+  /** Steps of the fit before this epoch: progress is reported every `progressEvery` steps of the whole fit. */
+  stepsBefore: number;
+  /** Report every this many steps and at the epoch's last step; 0 for no reports. */
+  progressEvery: number;
+  /** Include per-layer diagnostics in the reports. */
+  progressDiagnostics: boolean;
+  /** Worker 0's: where each report goes, as a {@link StepProgress}. */
+  progress?: MessagePort;
+}
+
+export interface EpochReply {
+  /** The epoch so far (worker 0's; the others' is the same but for diagnostics). */
+  result: EpochResult;
+  /** The run ended early: the caller asked it to stop, or another worker failed. */
+  stopped: boolean;
+  /** How many progress reports worker 0 posted. */
+  reports: number;
+}
+
+/** Whether step `step` of an epoch (after `stepsBefore` steps of the fit) reports progress. */
+export function reportsProgress(progressEvery: number, stepsBefore: number, step: number, last: boolean): boolean {
+  return progressEvery > 0 && ((stepsBefore + step + 1) % progressEvery === 0 || last);
+}
+
 /** The worker's API; every method runs on its one model. */
 export interface TrainerWorkerApi {
   /**
-   * Instantiates `module` and builds the model from `spec` and `seed`. `stop` (where
-   * SharedArrayBuffer exists) is the caller's stop flag: while its value is not 0 the worker
-   * skips queued `trainStep` batches, so an abort stops within one step even with the next
-   * step already queued.
+   * Instantiates `module` and builds the model from `spec` and `seed`. `control` (where
+   * SharedArrayBuffer exists) is the run control every worker of the trainer meets at in
+   * {@link TrainerWorkerApi.runEpoch}.
    */
-  create(module: WebAssembly.Module, spec: ModelSpec, seed: number, stop?: Int32Array): Promise<ModelDescription>;
+  create(module: WebAssembly.Module, spec: ModelSpec, seed: number, control?: RunControlSetup): Promise<ModelDescription>;
   setExchange(setup: ExchangeSetup): void;
   holdDataset(id: number, dataset: DatasetTransfer): void;
   dropDataset(id: number): void;
   step(request: StepRequest): StepReply;
+  /**
+   * Runs one epoch of `fit` (one worker, or data parallel with the shared exchange): every
+   * step draws this worker's shard, meets the others at the run control and applies the same
+   * update; returns when the epoch ends, the caller stops it, or a worker fails.
+   */
+  runEpoch(request: EpochRequest): EpochReply;
   evaluateDataset(id: number, batchSize: number): EvaluateResult;
   predict(x: TensorLike): { shape: number[]; data: Float32Array };
   gradients(x: TensorLike, y: TensorLike): LossResult & { grads: StateDict };

@@ -1,22 +1,27 @@
 /**
  * The trainer's worker: one model in its own WASM instance, exposed with Comlink. The same
  * file runs as a Node worker_thread (through Comlink's Node adapter) and as a browser module
- * Worker. Datasets arrive once and batches are drawn here, so a training step costs one small
- * message each way.
+ * Worker. Datasets arrive once and batches are drawn here; `fit` runs whole epochs here where
+ * SharedArrayBuffer exists (the workers meet on shared memory each step), and elsewhere a
+ * training step costs one small message each way.
  */
 import * as Comlink from 'comlink';
 import { isNode } from '../ts/capabilities.js';
 import { GradlabError, invalidArgument } from '../ts/errors.js';
-import { sharedBanks } from '../ts/gradient-exchange.js';
+import { combineLosses, sharedBanks, shardsOf, shardWeights } from '../ts/gradient-exchange.js';
 import { createModel, type Model, type StateDict, type StepResult, type TensorLike } from '../ts/model.js';
-import { epochOrder, gather } from '../ts/training.js';
+import { RunControl } from '../ts/run-control.js';
+import { EpochTally, epochOrder, gather, type StepProgress } from '../ts/training.js';
 import {
   READY_MESSAGE,
   registerErrorTransfer,
+  reportsProgress,
   type ApplyRequest,
   type BatchRequest,
   type BatchSource,
   type DatasetTransfer,
+  type EpochReply,
+  type EpochRequest,
   type ExchangeSetup,
   type ModelDescription,
   type StepReply,
@@ -57,8 +62,8 @@ class HeldDataset {
 }
 
 let model: Model | undefined;
-/** The caller's stop flag (see `TrainerWorkerApi.create`). */
-let stop: Int32Array | undefined;
+/** Where the trainer's workers meet each step of `runEpoch` (see `TrainerWorkerApi.create`). */
+let control: RunControl | undefined;
 /** Set when the instance trapped: every later call fails with it. */
 let trapped: GradlabError | undefined;
 /** Data parallel: how this worker exchanges gradients, and (shared) every slot, `[bank][rank]`. */
@@ -90,10 +95,6 @@ function batchOf(source: BatchSource): { x: TensorLike; y: TensorLike } {
 /** Runs a batch: a whole step, or this shard's gradients put where the exchange wants them. */
 function runBatch(request: BatchRequest, reply: StepReply, transfers: Transferable[]): void {
   const current = live();
-  if (request.mode === 'trainStep' && stop && Atomics.load(stop, 0) !== 0) {
-    reply.skipped = true;
-    return;
-  }
   const { x, y } = batchOf(request.source);
   if (request.mode === 'trainStep') {
     reply.trained = current.trainStep(x, y);
@@ -123,15 +124,105 @@ function applyAverage(request: ApplyRequest): StepResult {
   return live().applyWeightedGradients([request.grads], [1], request.losses);
 }
 
+/** This worker's place in a data-parallel team with the shared exchange. */
+interface SharedSeat {
+  rank: number;
+  workers: number;
+  /** Every worker's gradient slot, `[bank][rank]`. */
+  banks: Float32Array[][];
+}
+
+/**
+ * Data parallel: writes this worker's shard of rows `[start, end)` (its gradients and losses)
+ * to `bank`; returns the rows of every worker's shard.
+ */
+function contributeShard(seat: SharedSeat, meeting: RunControl, dataset: HeldDataset, epoch: number, start: number, end: number, bank: 0 | 1): number[] {
+  const current = live();
+  const shards = shardsOf(start, end - start, seat.workers);
+  const [from, to] = shards[seat.rank];
+  if (to > from) {
+    const { x, y } = dataset.rows(current, epoch, from, to);
+    const { dataLoss, penalty } = current.gradientsInto(x, y, seat.banks[bank][seat.rank]);
+    meeting.writeLosses(bank, seat.rank, dataLoss, penalty);
+  }
+  return shards.map(([first, past]) => past - first);
+}
+
+/** Data parallel, once every worker has contributed: applies the average of `bank`'s slots, in rank order as every replica does. */
+function applyShards(seat: SharedSeat, meeting: RunControl, rows: number[], bank: 0 | 1): StepResult {
+  const weights = shardWeights(rows);
+  const losses = combineLosses(weights, rows.map((_, rank) => meeting.readLosses(bank, rank)));
+  return live().applyWeightedGradients(seat.banks[bank], weights, losses);
+}
+
+/**
+ * One epoch of `fit` here (see `TrainerWorkerApi.runEpoch`): every step meets the other
+ * workers (alone, the caller) at the run control; the meeting before step `s` is applied
+ * waits for the caller to acknowledge the progress reports of the steps before `s - 1`.
+ */
+function runEpoch(request: EpochRequest): EpochReply {
+  const current = live();
+  if (!control) throw new GradlabError({ code: 'InvalidState', op: 'runEpoch', message: 'runEpoch: this worker has no run control (its trainer does not use the shared exchange)' });
+  const meeting = control;
+  const seat: SharedSeat | undefined = exchange?.setup.kind === 'shared' ? { rank: exchange.setup.rank, workers: exchange.setup.workers, banks: exchange.banks } : undefined;
+  if (!seat && meeting.parties > 1) throw new GradlabError({ code: 'InvalidState', op: 'runEpoch', message: 'runEpoch: data parallel epochs need the shared gradient exchange' });
+  const { epoch, batchSize, stepsBefore, progressEvery, progressDiagnostics, progress } = request;
+  const dataset = held(request.dataset);
+  const stepsPerEpoch = Math.ceil(dataset.count / batchSize);
+  const tally = new EpochTally(epoch);
+  // Reports scheduled so far, up to the end of the step before last, and up to the end of the last step.
+  let reports = 0;
+  let reportsBeforeLast = 0;
+  let reportsBeforeThis = 0;
+  let stopped = false;
+  try {
+    for (let step = 0; step < stepsPerEpoch; step++) {
+      const start = step * batchSize;
+      const end = Math.min(start + batchSize, dataset.count);
+      const bank = (step % 2) as 0 | 1;
+      const rows = seat && contributeShard(seat, meeting, dataset, epoch, start, end, bank);
+      if (meeting.meet(reportsBeforeLast) !== 'go') {
+        stopped = true;
+        break;
+      }
+      let outcome: StepResult;
+      if (seat && rows) outcome = applyShards(seat, meeting, rows, bank);
+      else {
+        const { x, y } = dataset.rows(current, epoch, start, end);
+        outcome = current.trainStep(x, y);
+      }
+      const last = step === stepsPerEpoch - 1;
+      // Every worker counts the reports (any of them may be the one that waits for their acknowledgement); worker 0 posts them.
+      const scheduled = reportsProgress(progressEvery, stepsBefore, step, last);
+      const reporter = (seat?.rank ?? 0) === 0;
+      const diagnostics = reporter && (last || (scheduled && progressDiagnostics)) ? current.diagnostics() : undefined;
+      tally.add(outcome, last ? diagnostics : undefined);
+      if (scheduled) {
+        reports++;
+        const event: StepProgress = { ...outcome, epoch, step, stepsPerEpoch, ...(progressDiagnostics && diagnostics ? { diagnostics } : {}) };
+        progress?.postMessage(event);
+      }
+      reportsBeforeLast = reportsBeforeThis;
+      reportsBeforeThis = reports;
+    }
+  } catch (error) {
+    meeting.fail();
+    throw error;
+  } finally {
+    progress?.close();
+  }
+  return { result: tally.finish(), stopped, reports };
+}
+
 /** Every buffer of a state dict, to transfer instead of copy. */
 function buffersOf(dict: StateDict): ArrayBuffer[] {
   return Object.values(dict).map((tensor) => tensor.data.buffer as ArrayBuffer);
 }
 
 const api: TrainerWorkerApi = {
-  async create(module, spec, seed, stopFlag) {
+  async create(module, spec, seed, controlSetup) {
     if (model) throw new GradlabError({ code: 'InvalidState', op: 'create', message: 'create: this worker already has a model' });
-    stop = stopFlag;
+    control = controlSetup && new RunControl(controlSetup.buffer, controlSetup.parties);
     model = await createModel(spec, { seed, wasm: module });
     const description: ModelDescription = { inputShape: model.inputShape, outputShape: model.outputShape, entries: [...model.entries] };
     return description;
@@ -156,6 +247,7 @@ const api: TrainerWorkerApi = {
     if (request.batch) runBatch(request.batch, reply, transfers);
     return Comlink.transfer(reply, transfers);
   },
+  runEpoch,
   evaluateDataset(id, batchSize) {
     return live().evaluate(held(id).data, { batchSize });
   },
