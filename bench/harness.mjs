@@ -142,6 +142,53 @@ export async function compare(contenders, { rounds = 3, ...measureOptions } = {}
   return timings;
 }
 
+/**
+ * Times contenders whose single run is long (tens of ms or more) by alternating single runs:
+ * each contender is prepared once and warmed up, then every round runs each contender once,
+ * starting one contender later each round. A noisy machine's slow phases last seconds, so
+ * alternating runs spread them over all contenders, where whole-second measurements of one
+ * contender at a time would hand them to whoever ran then. The result per contender is the
+ * median of its runs (all kept in `roundsMs`); a contender that fails gets `medianMs: null`.
+ * @param {Contender[]} contenders
+ * @param {{ rounds: number }} options
+ * @returns {Promise<Timing[]>}
+ */
+export async function alternate(contenders, { rounds }) {
+  /** @type {Timing[]} */
+  const timings = contenders.map((contender) => ({ label: contender.label, medianMs: null, roundsMs: [] }));
+  /** @type {(Workload | undefined)[]} */
+  const workloads = [];
+  try {
+    for (const [index, contender] of contenders.entries()) {
+      try {
+        workloads[index] = await contender.prepare();
+      } catch (error) {
+        timings[index].error = error instanceof Error ? error.message : String(error);
+      }
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (let position = 0; position < contenders.length; position++) {
+        const index = (position + round) % contenders.length;
+        const workload = workloads[index];
+        if (!workload || timings[index].error) continue;
+        const start = performance.now();
+        try {
+          await workload.run();
+          timings[index].roundsMs.push(performance.now() - start);
+        } catch (error) {
+          timings[index].error = error instanceof Error ? error.message : String(error);
+        }
+      }
+    }
+  } finally {
+    for (const workload of workloads) workload?.dispose?.();
+  }
+  for (const timing of timings) {
+    if (!timing.error && timing.roundsMs.length > 0) timing.medianMs = median(timing.roundsMs);
+  }
+  return timings;
+}
+
 /** @param {number[]} values */
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
