@@ -66,6 +66,10 @@ mod imp {
         pub fn div(self, other: F32x4) -> F32x4 {
             F32x4(f32x4_div(self.0, other.0))
         }
+        #[inline(always)]
+        pub fn sqrt(self) -> F32x4 {
+            F32x4(f32x4_sqrt(self.0))
+        }
         /// `other < self ? other : self` per lane (a NaN in `self` stays).
         #[inline(always)]
         pub fn min(self, other: F32x4) -> F32x4 {
@@ -210,6 +214,10 @@ mod imp {
         #[inline(always)]
         pub fn div(self, other: F32x4) -> F32x4 {
             lanes(|i| self.0[i] / other.0[i])
+        }
+        #[inline(always)]
+        pub fn sqrt(self) -> F32x4 {
+            lanes(|i| self.0[i].sqrt())
         }
         #[inline(always)]
         pub fn min(self, other: F32x4) -> F32x4 {

@@ -60,12 +60,15 @@ const F64_BLOCK: usize = 256;
 const F32_SAFE_MIN: f64 = 1e-28;
 
 /// `Σ term(x[i])` in f64: each block of [`F64_BLOCK`] values is summed in f32 lanes, and
-/// summed again exactly in f64 (`exact_term`) when that partial sum overflowed or underflowed.
+/// summed again exactly in f64 (`exact_term`) when that partial sum overflowed or underflowed
+/// (a block of zeros, as the gradient rows of dead ReLU units, is recognised as such first).
 fn sum_in_f64_blocks(x: &[f32], term: impl Fn(F32x4) -> F32x4, exact_term: impl Fn(f64) -> f64) -> f64 {
     let block_sum = |block: &[f32]| {
         let partial = fold(block, F32x4::zero(), 0.0, |acc, v| acc.add(term(v)), F32x4::add).sum_lanes_f64();
         if partial.is_finite() && partial >= F32_SAFE_MIN {
             partial
+        } else if partial == 0.0 && all_zero(block) {
+            0.0
         } else {
             block.iter().map(|&v| exact_term(v as f64)).sum()
         }
@@ -81,6 +84,11 @@ pub fn sum_squares(x: &[f32]) -> f64 {
 /// `Σ |x[i]|`, in f64.
 pub fn sum_abs(x: &[f32]) -> f64 {
     sum_in_f64_blocks(x, F32x4::abs, f64::abs)
+}
+
+/// True when every element is ±0.
+fn all_zero(x: &[f32]) -> bool {
+    fold(x, F32x4::zero(), 0.0, |acc, v| acc.max(v.abs()), F32x4::max).sum_lanes() == 0.0
 }
 
 /// True when every element is finite.
