@@ -119,6 +119,19 @@ async function stepPerCpu(gradlab, options) {
 }
 
 /**
+ * What {@link stepPerCpu} found, and the bound unequal cores put on equal shards.
+ * @param {string} when
+ * @param {{ cpu: number, ms: number }[] | null} cores
+ */
+function coreNote(when, cores) {
+  if (!cores) return `core speeds ${when}: not measured (no taskset)`;
+  const fastest = cores.reduce((best, core) => (core.ms < best.ms ? core : best));
+  const slowest = cores.reduce((worst, core) => (core.ms > worst.ms ? core : worst));
+  const each = cores.map((core) => `cpu${core.cpu} ${core.ms.toFixed(2)} ms`).join(', ');
+  return `one step at batch 64 on each core alone, ${when}: ${each} (${(slowest.ms / fastest.ms).toFixed(2)}× apart; while they are, equal shards go at the slower core's pace: at most ${((2 * fastest.ms) / slowest.ms).toFixed(2)}× one worker on the faster core)`;
+}
+
+/**
  * The longest event-loop stall (ms) of this thread while `body` runs.
  * @param {() => Promise<unknown>} body
  */
@@ -197,11 +210,7 @@ export async function run(options) {
   const oneRow = result.find((row) => row.group === SCALING && row.contender === '1 worker');
   const ceiling = ceilingRow?.value && oneRow?.value ? ceilingRow.value / oneRow.value : null;
   const ideal = await idealScaling(gradlab, options);
-  const slowest = cores?.reduce((worst, core) => (core.ms > worst.ms ? core : worst));
-  const coreNote =
-    cores && fastest && slowest
-      ? `one step at batch 64 on each core alone: ${cores.map((core) => `cpu${core.cpu} ${core.ms.toFixed(2)} ms`).join(', ')} (${(slowest.ms / fastest.ms).toFixed(2)}× apart); equal shards go at the slower core's pace, so against one worker on the faster core two can reach at most ${((2 * fastest.ms) / slowest.ms).toFixed(2)}×`
-      : 'core speeds not measured (no taskset)';
+  const coresAfter = await stepPerCpu(gradlab, options);
   return {
     suite: 'workers',
     rows: result,
@@ -212,7 +221,8 @@ export async function run(options) {
     notes: [
       `worker fit runs at ${hopRatio?.toFixed(2) ?? '—'}× in-thread throughput (target ≥ 0.95; ${pinned ? `both on cpu${fastest?.cpu}` : 'unpinned'})`,
       `2 workers: ${scalingOf('1 worker')?.toFixed(2) ?? '—'}× one worker; the machine's ceiling now (two independent workers, no exchange) is ${ceiling?.toFixed(2) ?? '—'}×; with two free cores the work per step allows ${ideal.toFixed(2)}× (one-thread timing of a step at batch 256 against one worker's share)`,
-      coreNote,
+      coreNote('before the comparisons', cores),
+      coreNote('after them', coresAfter),
       `longest stall of the calling thread while workers train: ${worstStall.toFixed(1)} ms (target < ${STALL_TARGET_MS} ms: ${worstStall < STALL_TARGET_MS ? 'pass' : 'FAIL'}; idle, the loop stalls up to ${idle.value.toFixed(1)} ms; in-thread model.fit blocks it for the whole fit)`,
       ...browser.notes,
     ],
