@@ -3,9 +3,9 @@
  * Comlink), the messages of a training step, and how a {@link GradlabError} crosses the
  * boundary intact. Both sides import this module.
  *
- * Where SharedArrayBuffer exists, `fit` runs each epoch inside the workers (`runEpoch`): the
+ * With the shared exchange, `fit` runs each epoch inside the workers (`runEpoch`): the
  * workers meet at a {@link RunControl} once a step and worker 0 posts progress reports to a
- * port, so a step costs no message. Elsewhere, and for single `trainStep`/`gradients` calls, a
+ * port, so a step costs no message. Otherwise, and for single `trainStep`/`gradients` calls, a
  * training step is one round trip per worker (`step`): the request may carry the averaged
  * gradients of the previous step to apply (data parallel) and a batch to run; the reply
  * carries the outcome and, for data parallel, this batch's gradients (written to shared
@@ -121,8 +121,8 @@ export function reportsProgress(progressEvery: number, stepsBefore: number, step
 /** The worker's API; every method runs on its one model. */
 export interface TrainerWorkerApi {
   /**
-   * Instantiates `module` and builds the model from `spec` and `seed`. `control` (where
-   * SharedArrayBuffer exists) is the run control every worker of the trainer meets at in
+   * Instantiates `module` and builds the model from `spec` and `seed`. `control` (with the
+   * shared exchange) is the run control every worker of the trainer meets at in
    * {@link TrainerWorkerApi.runEpoch}.
    */
   create(module: WebAssembly.Module, spec: ModelSpec, seed: number, control?: RunControlSetup): Promise<ModelDescription>;
