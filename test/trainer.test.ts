@@ -322,6 +322,20 @@ describe('data parallel', () => {
     const half = flat.map((value) => value / 2);
     expect(a.applyWeightedGradients([half, half], [1, 1], losses)).toEqual(b.applyGradients(grads, expectedLosses));
     expect(relativeError(a.stateDict(), b.stateDict())).toBeLessThanOrEqual(1e-6);
+    // 'held' takes the gradients the model holds, with the same bits as the copies, at index 0 or 1.
+    const other = flat.map((value, i) => value * (1 + (i % 3)));
+    for (const held of [0, 1]) {
+      const c = await createModel(SPEC, { seed: 6 });
+      const d = await createModel(SPEC, { seed: 6 });
+      c.gradientsInto(x, y, new Float32Array(c.parameterCount));
+      const sources: (Float32Array | 'held')[] = held === 0 ? ['held', other] : [other, 'held'];
+      expect(c.applyWeightedGradients(sources, [0.25, 0.75], losses)).toEqual(d.applyWeightedGradients(held === 0 ? [flat, other] : [other, flat], [0.25, 0.75], losses));
+      expect(hashState(c.stateDict())).toBe(hashState(d.stateDict()));
+      expect(() => c.applyWeightedGradients([flat, other, 'held'], [1, 1, 1], losses)).toThrow(expect.objectContaining({ code: 'InvalidArgument', arg: 'sources' }));
+      expect(() => c.applyWeightedGradients(['held', 'held'], [1, 1], losses)).toThrow(expect.objectContaining({ code: 'InvalidArgument', arg: 'sources' }));
+      c.dispose();
+      d.dispose();
+    }
     expect(() => a.gradientsInto(x, y, new Float32Array(3))).toThrow(expect.objectContaining({ code: 'ShapeMismatch', arg: 'target' }));
     expect(() => a.applyWeightedGradients([flat], [0], losses)).toThrow(expect.objectContaining({ code: 'InvalidArgument', arg: 'weights' }));
     expect(() => a.applyWeightedGradients([new Float32Array(3)], [1], losses)).toThrow(expect.objectContaining({ code: 'ShapeMismatch', arg: 'gradients' }));

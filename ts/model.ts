@@ -98,6 +98,7 @@ interface ModelExports {
   gl_model_evaluate(model: number, xPtr: number, xLen: number, shapePtr: number, rank: number, yPtr: number, yLen: number, yClasses: number, outPtr: number): number;
   gl_model_apply_gradients(model: number, loss: number, dataLoss: number, penalty: number, reportPtr: number): number;
   gl_model_flat_gradients(model: number, mode: number, weight: number, ptr: number, len: number): number;
+  gl_model_gradient_spans(model: number, outPtr: number, cap: number): number;
   gl_model_layer_stats(model: number, outPtr: number, cap: number, outLen: number): number;
   gl_permutation(seedLow: number, seedHigh: number, n: number, outPtr: number): number;
   gl_text_ptr(): number;
@@ -109,6 +110,10 @@ const ACTIVATION_DEFAULT_ALPHA = { leakyRelu: 0.01, prelu: 0.25, elu: 1 } as con
 const INIT_CODES = { nielsen: 1, normal: 2, xavier: 4, xavierUniform: 5, he: 6, heUniform: 7, lecun: 8, zeros: 9 } as const;
 const LOSS_CODES = { mse: 0, softmaxCrossEntropy: 1, sigmoidCrossEntropy: 2 } as const;
 const REPORT_LEN = 6;
+/** `gl_model_flat_gradients` modes: set the gradients to, or add, a weighted flat vector; scale those held. */
+const FLAT_SET = 0;
+const FLAT_ADD = 1;
+const FLAT_SCALE = 2;
 
 function activationCode(activation: Activation | undefined): [number, number] {
   if (activation === undefined) return [0, 0];
@@ -305,13 +310,18 @@ export class Model {
     const { loss, dataLoss, penalty, gradNorm } = this.report(this.step('gradients', x, y));
     const handle = this.live('gradientsInto');
     if (target.length !== this.parameterCount) shapeMismatch('gradientsInto', 'target', `${this.parameterCount} values`, `${target.length} values`);
-    const bytes = target.length * 4;
-    const ptr = this.core.alloc(bytes);
+    // Straight from each parameter's gradient in WASM memory: no staging copy in between.
+    const cap = 2 * this.entries.filter((entry) => entry.trainable).length;
+    const spansPtr = this.core.alloc(cap * 4);
     try {
-      this.core.check(this.fns.gl_model_flat_gradients(handle, 0, 0, ptr, target.length));
-      target.set(this.core.f32(ptr, target.length));
+      this.core.check(this.fns.gl_model_gradient_spans(handle, spansPtr, cap));
+      const spans = this.core.i32(spansPtr, cap);
+      for (let i = 0, offset = 0; i < cap; i += 2) {
+        target.set(this.core.f32(spans[i], spans[i + 1]), offset);
+        offset += spans[i + 1];
+      }
     } finally {
-      this.core.free(ptr, bytes);
+      this.core.free(spansPtr, cap * 4);
     }
     return { loss, dataLoss, penalty, gradNorm };
   }
@@ -321,15 +331,26 @@ export class Model {
    * {@link gradientsInto} writes them, summed in order inside WASM so every replica computes
    * the same bits; zero weights are skipped), then applies the guard, clipping and one
    * optimiser step as {@link applyGradients} does; `losses` is only reported back.
+   *
+   * One source may be `'held'`: the gradients this model holds from its last backward pass
+   * (after `gradientsInto`, its own shard's), scaled where they are instead of copied back in.
+   * The sum starts from it, so it may stand only at index 0 or 1, where the in-order sum is the
+   * same because its first addition commutes.
    */
-  applyWeightedGradients(sources: Float32Array[], weights: number[], losses: Pick<LossResult, 'loss' | 'dataLoss' | 'penalty'>): StepResult {
+  applyWeightedGradients(sources: (Float32Array | 'held')[], weights: number[], losses: Pick<LossResult, 'loss' | 'dataLoss' | 'penalty'>): StepResult {
     const handle = this.live('applyWeightedGradients');
+    const held = sources.indexOf('held');
+    if (held > 1 || sources.lastIndexOf('held') !== held) invalidArgument('applyWeightedGradients', 'sources', "'held' at most once, at index 0 or 1", `'held' at index ${sources.lastIndexOf('held')}`);
     let first = true;
-    sources.forEach((source, i) => {
+    const add = (i: number) => {
+      const source = sources[i];
       if (weights[i] === 0) return;
-      this.core.withStaged(source, (ptr, len) => this.core.check(this.fns.gl_model_flat_gradients(handle, first ? 1 : 2, weights[i], ptr, len)));
+      if (source === 'held') this.core.check(this.fns.gl_model_flat_gradients(handle, FLAT_SCALE, weights[i], 0, this.parameterCount));
+      else this.core.withStaged(source, (ptr, len) => this.core.check(this.fns.gl_model_flat_gradients(handle, first ? FLAT_SET : FLAT_ADD, weights[i], ptr, len)));
       first = false;
-    });
+    };
+    if (held >= 0) add(held);
+    sources.forEach((_, i) => i !== held && add(i));
     if (first) invalidArgument('applyWeightedGradients', 'weights', 'at least one non-zero weight', describe(weights));
     const { values } = this.core.withOut(REPORT_LEN, (reportPtr) =>
       this.core.check(this.fns.gl_model_apply_gradients(handle, losses.loss, losses.dataLoss, losses.penalty, reportPtr)),

@@ -148,11 +148,16 @@ function contributeShard(seat: SharedSeat, meeting: RunControl, dataset: HeldDat
   return shards.map(([first, past]) => past - first);
 }
 
-/** Data parallel, once every worker has contributed: applies the average of `bank`'s slots, in rank order as every replica does. */
+/**
+ * Data parallel, once every worker has contributed: applies the average of `bank`'s slots, in
+ * rank order as every replica does. Ranks 0 and 1 take their own shard's gradients where their
+ * model still holds them (see `Model.applyWeightedGradients`), which gives the same bits.
+ */
 function applyShards(seat: SharedSeat, meeting: RunControl, rows: number[], bank: 0 | 1): StepResult {
   const weights = shardWeights(rows);
   const losses = combineLosses(weights, rows.map((_, rank) => meeting.readLosses(bank, rank)));
-  return live().applyWeightedGradients(seat.banks[bank], weights, losses);
+  const sources = seat.banks[bank].map((slot, rank): Float32Array | 'held' => (rank === seat.rank && rank <= 1 ? 'held' : slot));
+  return live().applyWeightedGradients(sources, weights, losses);
 }
 
 /**

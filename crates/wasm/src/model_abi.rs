@@ -521,9 +521,10 @@ pub extern "C" fn gl_model_apply_gradients(model: u32, loss: f32, data_loss: f32
     })
 }
 
-/// The flat gradient vector data-parallel workers exchange (every parameter's gradient, end
-/// to end in state-dict order; `len` = the number of parameter values): `mode` 0 reads it into
-/// `ptr`; 1 sets the gradients to `weight` · it; 2 adds `weight` · it. Non-finite values are
+/// Builds the gradients from the flat vectors data-parallel workers exchange (every
+/// parameter's gradient, end to end in state-dict order; `len` = the number of parameter
+/// values): `mode` 0 sets the gradients to `weight` · the vector at `ptr`; 1 adds `weight` · it;
+/// 2 multiplies the gradients held by `weight` (`ptr` is not read). Non-finite values are
 /// accepted: `gl_model_apply_gradients`' guard refuses them as a training step would.
 #[no_mangle]
 pub extern "C" fn gl_model_flat_gradients(model: u32, mode: u32, weight: f32, ptr: *mut f32, len: usize) -> i32 {
@@ -538,9 +539,31 @@ pub extern "C" fn gl_model_flat_gradients(model: u32, mode: u32, weight: f32, pt
                 return Err(Error::invalid(op, "weight", "a finite number", weight.to_string()));
             }
             match mode {
-                0 => m.read_gradients(write_f32(op, "gradients", ptr, len)?),
-                1 | 2 => m.add_gradients(read_f32(op, "gradients", ptr, len)?, weight, mode == 1),
-                _ => return Err(Error::invalid(op, "mode", "0 (read), 1 (set) or 2 (add)", mode.to_string())),
+                0 | 1 => m.add_gradients(read_f32(op, "gradients", ptr, len)?, weight, mode == 0),
+                2 => m.scale_gradients(weight),
+                _ => return Err(Error::invalid(op, "mode", "0 (set), 1 (add) or 2 (scale)", mode.to_string())),
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Where each parameter's gradient lies in WASM memory, in state-dict order: `out` (`cap`
+/// values) receives an (offset, length) pair per trainable parameter. Valid until the next
+/// call into the module: a data-parallel worker copies its gradients straight out of them.
+#[no_mangle]
+pub extern "C" fn gl_model_gradient_spans(model: u32, out_ptr: *mut u32, cap: usize) -> i32 {
+    run(|| {
+        let op = "gradientSpans";
+        with_model(op, model, |m| {
+            let slices = m.gradient_slices();
+            if cap < 2 * slices.len() {
+                return Err(Error::shape(op, "out", format!("{} values (two per parameter)", 2 * slices.len()), format!("{} values", cap)));
+            }
+            let out = write_u32(op, "out", out_ptr, 2 * slices.len())?;
+            for (pair, slice) in out.chunks_exact_mut(2).zip(slices) {
+                pair[0] = slice.as_ptr() as usize as u32;
+                pair[1] = slice.len() as u32;
             }
             Ok(())
         })

@@ -271,18 +271,8 @@ impl Model {
         count
     }
 
-    /// Copies every parameter's gradient into `out`, end to end in state-dict order
-    /// (`out.len()` = `parameter_count()`).
-    pub fn read_gradients(&mut self, out: &mut [f32]) {
-        let mut offset = 0;
-        self.visit_params(&mut |p| {
-            out[offset..offset + p.grad.len()].copy_from_slice(&p.grad);
-            offset += p.grad.len();
-        });
-    }
-
     /// `grad = weight · source` (`overwrite`) or `grad += weight · source` for every parameter,
-    /// `source` laid out as `read_gradients` writes it: data-parallel workers build the average
+    /// `source` laid out as `gradient_slices` end to end: data-parallel workers build the average
     /// of their gradients in place, in the same order in every replica.
     pub fn add_gradients(&mut self, source: &[f32], weight: f32, overwrite: bool) {
         let mut offset = 0;
@@ -295,6 +285,18 @@ impl Model {
             }
             offset += p.grad.len();
         });
+    }
+
+    /// Every parameter's gradient, in state-dict order: end to end, the flat vector
+    /// data-parallel workers exchange.
+    pub fn gradient_slices(&mut self) -> Vec<&[f32]> {
+        self.params_mut().into_iter().map(|p| &p.grad[..]).collect()
+    }
+
+    /// `grad *= weight` for every parameter: data-parallel workers start the average from the
+    /// gradients they hold instead of copying them back in.
+    pub fn scale_gradients(&mut self, weight: f32) {
+        self.visit_params(&mut |p| vector::scale(weight, &mut p.grad));
     }
 
     /// One optimiser step on a batch.
