@@ -317,7 +317,8 @@ export class Model {
       this.core.check(this.fns.gl_model_gradient_spans(handle, spansPtr, cap));
       const spans = this.core.i32(spansPtr, cap);
       for (let i = 0, offset = 0; i < cap; i += 2) {
-        target.set(this.core.f32(spans[i], spans[i + 1]), offset);
+        // The offsets are u32: `>>> 0` keeps those past 2 GiB positive.
+        target.set(this.core.f32(spans[i] >>> 0, spans[i + 1]), offset);
         offset += spans[i + 1];
       }
     } finally {
