@@ -421,9 +421,10 @@ export class Trainer {
         const port = rank === 0 ? channel?.port2 : undefined;
         return remote.runEpoch(Comlink.transfer({ ...request, progress: port }, port ? [port] : []));
       });
-      // The reports travel on their own port, so the last ones may arrive after the replies.
+      // The reports travel on their own port, so the last ones may arrive after the replies
+      // (awaited through worker 0's connection, so a dispose meanwhile rejects instead of hanging).
       expected = replies[0].reports;
-      if (received < expected) await new Promise<void>((resolve) => (allReceived = resolve));
+      if (received < expected) await this.first('fit', () => new Promise<void>((resolve) => (allReceived = resolve)));
       if (thrown) throw thrown.error;
       return { result: replies[0].result, stopped: replies.some((reply) => reply.stopped) };
     } finally {
