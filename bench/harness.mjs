@@ -143,17 +143,19 @@ export async function compare(contenders, { rounds = 3, ...measureOptions } = {}
 }
 
 /**
- * Times contenders whose single run is long (tens of ms or more) by alternating single runs:
- * each contender is prepared once and warmed up, then every round runs each contender once,
- * starting one contender later each round. A noisy machine's slow phases last seconds, so
- * alternating runs spread them over all contenders, where whole-second measurements of one
- * contender at a time would hand them to whoever ran then. The result per contender is the
- * median of its runs (all kept in `roundsMs`); a contender that fails gets `medianMs: null`.
+ * Times contenders by alternating short turns: each contender is prepared once, then every
+ * round gives each contender one turn, starting one contender later each round. A turn is one
+ * run, or as many runs as fill `turnMs` (their mean is the turn's time) for work that takes
+ * well under a millisecond. A noisy machine's slow phases last seconds, so alternating turns
+ * spread them over all contenders, where whole-second measurements of one contender at a time
+ * would hand them to whoever ran then. The result per contender is the median of its turns
+ * (all kept in `roundsMs`), after one untimed warm-up round; a contender that fails gets
+ * `medianMs: null`.
  * @param {Contender[]} contenders
- * @param {{ rounds: number }} options
+ * @param {{ rounds: number, turnMs?: number }} options
  * @returns {Promise<Timing[]>}
  */
-export async function alternate(contenders, { rounds }) {
+export async function alternate(contenders, { rounds, turnMs = 0 }) {
   /** @type {Timing[]} */
   const timings = contenders.map((contender) => ({ label: contender.label, medianMs: null, roundsMs: [] }));
   /** @type {(Workload | undefined)[]} */
@@ -166,15 +168,20 @@ export async function alternate(contenders, { rounds }) {
         timings[index].error = error instanceof Error ? error.message : String(error);
       }
     }
-    for (let round = 0; round < rounds; round++) {
+    // One untimed round first: the warm-up.
+    for (let round = -1; round < rounds; round++) {
       for (let position = 0; position < contenders.length; position++) {
-        const index = (position + round) % contenders.length;
+        const index = (position + Math.max(round, 0)) % contenders.length;
         const workload = workloads[index];
         if (!workload || timings[index].error) continue;
         const start = performance.now();
         try {
-          await workload.run();
-          timings[index].roundsMs.push(performance.now() - start);
+          let runs = 0;
+          do {
+            await workload.run();
+            runs++;
+          } while (performance.now() - start < turnMs);
+          if (round >= 0) timings[index].roundsMs.push((performance.now() - start) / runs);
         } catch (error) {
           timings[index].error = error instanceof Error ? error.message : String(error);
         }
