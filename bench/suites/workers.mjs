@@ -29,8 +29,8 @@ const SCALING = '2 workers vs 1, [784,256,256,10] ReLU, global batch 256';
 const STALLS = 'longest stall of the calling thread while training (ms)';
 
 /**
- * A contender that fits one epoch of `data` per run. `create` builds the trainer or model; one
- * warm-up epoch lets the workers' code tier up before timing.
+ * A contender that fits one epoch of `data` per run. `create` builds the trainer or model
+ * (`alternate`'s warm-up round lets the workers' code tier up before timing).
  * @param {string} label
  * @param {() => Promise<{ fit: Function, dispose: () => unknown }>} create
  * @param {{ x: object, y: object }} data
@@ -41,7 +41,6 @@ function fitContender(label, create, data, batchSize) {
     label,
     prepare: async () => {
       const trainer = await create();
-      await trainer.fit(data, { epochs: 1, batchSize });
       return { run: () => trainer.fit(data, { epochs: 1, batchSize }), dispose: () => void trainer.dispose() };
     },
   };
@@ -65,7 +64,6 @@ function independentPair(gradlab, data) {
     prepare: async () => {
       const pair = await Promise.all([0, 1].map(() => gradlab.createTrainer(SPEC, { seed: 1 })));
       const fitBoth = () => Promise.all(pair.map((trainer, part) => trainer.fit(half(part), { epochs: 1, batchSize: 128 })));
-      await fitBoth();
       return { run: fitBoth, dispose: () => pair.forEach((trainer) => void trainer.dispose()) };
     },
   };
