@@ -1,6 +1,6 @@
 /**
- * The shared memory through which a trainer steers epochs that run inside its workers (where
- * SharedArrayBuffer exists): the caller's stop flag, the caller's acknowledgement of progress
+ * The shared memory through which a trainer steers epochs that run inside its workers (with
+ * the shared exchange): the caller's stop flag, the caller's acknowledgement of progress
  * reports, and the barrier at which data-parallel workers meet once a step, so a step costs
  * no message at all.
  *

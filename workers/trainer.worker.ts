@@ -1,9 +1,9 @@
 /**
  * The trainer's worker: one model in its own WASM instance, exposed with Comlink. The same
  * file runs as a Node worker_thread (through Comlink's Node adapter) and as a browser module
- * Worker. Datasets arrive once and batches are drawn here; `fit` runs whole epochs here where
- * SharedArrayBuffer exists (the workers meet on shared memory each step), and elsewhere a
- * training step costs one small message each way.
+ * Worker. Datasets arrive once and batches are drawn here; with the shared exchange `fit` runs
+ * whole epochs here (the workers meet on shared memory each step), and otherwise a training
+ * step costs one small message each way.
  */
 import * as Comlink from 'comlink';
 import { isNode } from '../ts/capabilities.js';
