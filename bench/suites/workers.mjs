@@ -21,6 +21,16 @@ const SPEC = {
   optimizer: { type: 'sgd', lr: 0.01 },
 };
 
+/**
+ * `rows` MNIST-like images and labels as the model API takes them.
+ * @param {number} rows
+ * @param {number} seed
+ */
+function digits(rows, seed) {
+  const { pixels, labels } = mnistLikeBatch(rows, seed);
+  return { x: { shape: [rows, 784], data: pixels }, y: { shape: [rows], data: labels } };
+}
+
 /** The calling thread's responsiveness is judged against this (ANCHORS.md / issue 5). */
 const STALL_TARGET_MS = 20;
 
@@ -78,12 +88,8 @@ function independentPair(gradlab, data) {
  */
 async function idealScaling(gradlab, options) {
   const model = await gradlab.createModel(SPEC, { seed: 1 });
-  const batch = (rows, seed) => {
-    const { pixels, labels } = mnistLikeBatch(rows, seed);
-    return { x: { shape: [rows, 784], data: pixels }, y: { shape: [rows], data: labels } };
-  };
-  const whole = batch(256, 3);
-  const shard = batch(128, 4);
+  const whole = digits(256, 3);
+  const shard = digits(128, 4);
   const slots = [new Float32Array(model.parameterCount), new Float32Array(model.parameterCount)];
   const shareOfStep = () => {
     const losses = model.gradientsInto(shard.x, shard.y, slots[0]);
@@ -105,9 +111,7 @@ async function idealScaling(gradlab, options) {
  */
 async function stepPerCpu(gradlab, options) {
   const model = await gradlab.createModel(SPEC, { seed: 1 });
-  const { pixels, labels } = mnistLikeBatch(64, 5);
-  const x = { shape: [64, 784], data: pixels };
-  const y = { shape: [64], data: labels };
+  const { x, y } = digits(64, 5);
   const { rounds, ...settings } = budget(options);
   try {
     return await timePerCpu(async () => (await measure(() => model.trainStep(x, y), settings)).medianMs);
@@ -173,8 +177,7 @@ async function chromiumRows() {
 export async function run(options) {
   const gradlab = await loadGradlab();
   const rows = options.quick ? 1024 : 4096;
-  const { pixels, labels } = mnistLikeBatch(rows, 11);
-  const data = { x: { shape: [rows, 784], data: pixels }, y: { shape: [rows], data: labels } };
+  const data = digits(rows, 11);
   const trainer = (workers) => () => gradlab.createTrainer(SPEC, { seed: 1, workers });
   const inThread = () => gradlab.createModel(SPEC, { seed: 1 });
   // A fit takes 50–200 ms: single runs alternate between contenders (see `alternate`).
