@@ -110,6 +110,7 @@ export function sigmoid(x: Tensor): Tensor {
   return unary('sigmoid', x);
 }
 
+/** Hyperbolic tangent elementwise. */
 export function tanh(x: Tensor): Tensor {
   return unary('tanh', x);
 }

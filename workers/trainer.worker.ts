@@ -175,6 +175,7 @@ function runEpoch(request: EpochRequest): EpochReply {
   const dataset = held(request.dataset);
   const stepsPerEpoch = Math.ceil(dataset.count / batchSize);
   const tally = new EpochTally(epoch);
+  const reporter = (seat?.rank ?? 0) === 0;
   // Reports scheduled so far, up to the end of the step before last, and up to the end of the last step.
   let reports = 0;
   let reportsBeforeLast = 0;
@@ -199,7 +200,6 @@ function runEpoch(request: EpochRequest): EpochReply {
       const last = step === stepsPerEpoch - 1;
       // Every worker counts the reports (any of them may be the one that waits for their acknowledgement); worker 0 posts them.
       const scheduled = reportsProgress(progressEvery, stepsBefore, step, last);
-      const reporter = (seat?.rank ?? 0) === 0;
       const diagnostics = reporter && (last || (scheduled && progressDiagnostics)) ? current.diagnostics() : undefined;
       tally.add(outcome, last ? diagnostics : undefined);
       if (scheduled) {
