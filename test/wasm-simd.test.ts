@@ -72,7 +72,7 @@ function countOpcodes(body: Uint8Array): Record<Opcode, number> {
 }
 
 describe('gradlab.wasm SIMD128', () => {
-  const bytes = new Uint8Array(readFileSync(new URL('../dist/gradlab.wasm', import.meta.url)));
+  const bytes = new Uint8Array(readFileSync(new URL('../dist/pkg/gradlab_bg.wasm', import.meta.url)));
   const code = sections(bytes).get(CODE_SECTION);
 
   beforeAll(async () => {

@@ -42,16 +42,6 @@ pub struct BatchNorm {
 
 impl BatchNorm {
     /// Checks the hyper-parameters; `prefix` goes before the argument names (a spec path).
-    pub fn check_options(op: &str, prefix: &str, momentum: f32, eps: f32) -> Result<()> {
-        if !(momentum.is_finite() && (0.0..=1.0).contains(&momentum)) {
-            return Err(Error::invalid(op, &format!("{}momentum", prefix), "a number in [0, 1]", momentum.to_string()));
-        }
-        if !(eps.is_finite() && eps > 0.0) {
-            return Err(Error::invalid(op, &format!("{}eps", prefix), "a finite number > 0", eps.to_string()));
-        }
-        Ok(())
-    }
-
     /// `input_dims` is the per-example shape; its last axis holds the features.
     pub fn new(name: String, input_dims: &[usize], momentum: f32, eps: f32) -> BatchNorm {
         let features = *input_dims.last().unwrap_or(&1);

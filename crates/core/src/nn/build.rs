@@ -1,5 +1,7 @@
-//! Builds layers from their configuration (the Rust mirror of the JSON model spec), naming
-//! them as PyTorch would: a layer's own `name`, or its index path (`0`, `3.1`).
+//! Builds layers from their configuration (what `spec` parsed out of the JSON model spec,
+//! which holds every rule on the values), naming them as PyTorch would: a layer's own
+//! `name`, or its index path (`0`, `3.1`). Only what depends on the shapes flowing between
+//! layers is checked here.
 
 use super::activation::Activation;
 use super::activation_layer::ActivationLayer;
@@ -7,7 +9,7 @@ use super::batchnorm::BatchNorm;
 use super::dense::Dense;
 use super::init::Init;
 use super::layer::{example_len, Layer};
-use super::recurrent::{CellKind, Recurrent, RecurrentOptions};
+use super::recurrent::{Recurrent, RecurrentOptions};
 use super::residual::Residual;
 use super::sequential::Sequential;
 use crate::error::{shape_str, Error, Result};
@@ -40,18 +42,6 @@ impl LayerConfig {
 
 const OP: &str = "createModel";
 
-fn check_activation(path: &str, activation: Activation) -> Result<()> {
-    let alpha = match activation {
-        Activation::LeakyRelu(a) | Activation::Prelu(a) | Activation::Elu(a) => a,
-        _ => return Ok(()),
-    };
-    if alpha.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::invalid(OP, &format!("{}.activation.alpha", path), "a finite number", alpha.to_string()))
-    }
-}
-
 /// Builds `configs` as a chain on per-example inputs of shape `input_dims`. `prefix` is the
 /// enclosing layer's name ("" at the top) and `path` the spec path for error messages.
 pub fn build_sequential(configs: &[LayerConfig], input_dims: &[usize], prefix: &str, path: &str, rng: &mut Rng) -> Result<Sequential> {
@@ -73,26 +63,9 @@ pub fn build_sequential(configs: &[LayerConfig], input_dims: &[usize], prefix: &
 
 fn build_layer(config: &LayerConfig, dims: &[usize], name: String, path: &str, rng: &mut Rng) -> Result<Box<dyn Layer>> {
     match config {
-        LayerConfig::Dense { units, activation, init, bias, .. } => {
-            if *units == 0 || *units > MAX_UNITS {
-                return Err(Error::invalid(OP, &format!("{}.units", path), format!("an integer in [1, {}]", MAX_UNITS), units.to_string()));
-            }
-            check_activation(path, *activation)?;
-            if let Init::NormalStd(std) = init {
-                if !(std.is_finite() && *std >= 0.0) {
-                    return Err(Error::invalid(OP, &format!("{}.init.std", path), "a finite number ≥ 0", std.to_string()));
-                }
-            }
-            Ok(Box::new(Dense::new(name, dims, *units, *activation, *init, *bias, rng)))
-        }
-        LayerConfig::Activation { activation, .. } => {
-            check_activation(path, *activation)?;
-            Ok(Box::new(ActivationLayer::new(name, dims, *activation)))
-        }
-        LayerConfig::BatchNorm { momentum, eps, .. } => {
-            BatchNorm::check_options(OP, &format!("{}.", path), *momentum, *eps)?;
-            Ok(Box::new(BatchNorm::new(name, dims, *momentum, *eps)))
-        }
+        LayerConfig::Dense { units, activation, init, bias, .. } => Ok(Box::new(Dense::new(name, dims, *units, *activation, *init, *bias, rng))),
+        LayerConfig::Activation { activation, .. } => Ok(Box::new(ActivationLayer::new(name, dims, *activation))),
+        LayerConfig::BatchNorm { momentum, eps, .. } => Ok(Box::new(BatchNorm::new(name, dims, *momentum, *eps))),
         LayerConfig::Recurrent { options, .. } => {
             check_recurrent(path, dims, options)?;
             Ok(Box::new(Recurrent::new(name, dims, *options, rng)))
@@ -116,19 +89,7 @@ fn check_recurrent(path: &str, dims: &[usize], options: &RecurrentOptions) -> Re
     if dims.len() != 2 {
         return Err(Error::shape(OP, path, "a sequence input [time, features] (an rnn or lstm reads one row per time step)", shape_str(dims)));
     }
-    let units = options.units;
-    if units == 0 || units > MAX_UNITS {
-        return Err(Error::invalid(OP, &format!("{}.units", path), format!("an integer in [1, {}]", MAX_UNITS), units.to_string()));
-    }
-    let forget_bias = options.forget_bias;
-    if !forget_bias.is_finite() || (options.cell == CellKind::Rnn && forget_bias != 0.0) {
-        let expected = if options.cell == CellKind::Rnn { "0 (forgetBias is for lstm only)" } else { "a finite number" };
-        return Err(Error::invalid(OP, &format!("{}.forgetBias", path), expected, forget_bias.to_string()));
-    }
-    if options.bptt_steps == Some(0) {
-        return Err(Error::invalid(OP, &format!("{}.bpttSteps", path), "an integer ≥ 1 (omit it for full BPTT)", "0"));
-    }
-    let workspace = options.cell.workspace_per_example(dims[0], units);
+    let workspace = options.cell.workspace_per_example(dims[0], options.units);
     if workspace > MAX_EXAMPLE_LEN {
         return Err(Error::TooLarge { op: OP.into(), arg: path.to_string(), requested: workspace as u64, limit: MAX_EXAMPLE_LEN as u64 });
     }

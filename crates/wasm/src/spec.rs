@@ -1,0 +1,11 @@
+//! The model spec: checked and given back with its defaults filled in (`validateSpec`).
+
+use crate::args::{thrown, JsResult};
+use gradlab_core::nn::spec;
+use wasm_bindgen::prelude::*;
+
+/// The spec in `json` with every default filled in, as JSON text; throws `InvalidSpec`.
+#[wasm_bindgen(js_name = normalizeSpec)]
+pub fn normalize_spec(json: &str) -> JsResult<String> {
+    spec::normalize(json).map_err(thrown)
+}
