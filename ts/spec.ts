@@ -99,6 +99,51 @@ export interface ModelSpec {
   regularization?: { l1?: number; l2?: number };
 }
 
+type ObjectActivation = Extract<Activation, object>;
+type NamedActivation = Exclude<Activation, object>;
+type NamedInit = Exclude<Init, object>;
+
+/** `Keys` when it lists every key of `T` and nothing else; a compile error otherwise. */
+type AllKeysOf<T, Keys extends readonly PropertyKey[]> = [Exclude<keyof T, Keys[number]>, Exclude<Keys[number], keyof T>] extends [never, never] ? Keys : never;
+const keysOf =
+  <T>() =>
+  <const Keys extends readonly PropertyKey[]>(keys: AllKeysOf<T, Keys>): Keys =>
+    keys;
+/** Every member of the union `T`, each once (checked when compiling). */
+const membersOf =
+  <T extends string>() =>
+  <const Names extends readonly T[]>(names: [T] extends [Names[number]] ? Names : never): Names =>
+    names;
+
+/**
+ * Every name and field the types above allow, listed so that a test can compare them with
+ * the core's (`specVocabulary`); the compiler checks that each list matches its type.
+ */
+export const SPEC_VOCABULARY = {
+  activations: membersOf<NamedActivation>()(['identity', 'sigmoid', 'tanh', 'relu', 'softmax']),
+  parametricActivations: membersOf<ObjectActivation['type']>()(['leakyRelu', 'prelu', 'elu']),
+  inits: membersOf<NamedInit>()(['nielsen', 'normal', 'xavier', 'xavierUniform', 'he', 'heUniform', 'lecun', 'zeros']),
+  losses: membersOf<LossName>()(['mse', 'softmaxCrossEntropy', 'sigmoidCrossEntropy']),
+  fields: {
+    spec: keysOf<ModelSpec>()(['input', 'layers', 'loss', 'optimizer', 'clip', 'regularization']),
+    dense: keysOf<DenseSpec>()(['type', 'units', 'activation', 'init', 'bias', 'name']),
+    activation: keysOf<ActivationSpec>()(['type', 'activation', 'name']),
+    batchnorm: keysOf<BatchNormSpec>()(['type', 'momentum', 'eps', 'name']),
+    residual: keysOf<ResidualSpec>()(['type', 'layers', 'name']),
+    rnn: keysOf<RecurrentSpec>()(['type', 'units', 'returnSequences', 'forgetBias', 'bpttSteps', 'name']),
+    lstm: keysOf<RecurrentSpec>()(['type', 'units', 'returnSequences', 'forgetBias', 'bpttSteps', 'name']),
+    sgd: keysOf<Extract<OptimizerSpec, { type: 'sgd' }>>()(['type', 'lr', 'momentum', 'nesterov', 'weightDecay', 'schedule']),
+    adam: keysOf<Exclude<OptimizerSpec, { type: 'sgd' }>>()(['type', 'lr', 'betas', 'eps', 'weightDecay', 'schedule']),
+    adamw: keysOf<Exclude<OptimizerSpec, { type: 'sgd' }>>()(['type', 'lr', 'betas', 'eps', 'weightDecay', 'schedule']),
+    step: keysOf<Extract<ScheduleSpec, { type: 'step' }>>()(['type', 'stepSize', 'gamma']),
+    cosine: keysOf<Extract<ScheduleSpec, { type: 'cosine' }>>()(['type', 'tMax', 'etaMin']),
+    clip: keysOf<NonNullable<ModelSpec['clip']>>()(['norm', 'value']),
+    regularization: keysOf<NonNullable<ModelSpec['regularization']>>()(['l1', 'l2']),
+    parametricActivation: keysOf<ObjectActivation>()(['type', 'alpha']),
+    normalInit: keysOf<Extract<Init, object>>()(['type', 'std']),
+  },
+};
+
 /**
  * Values JSON cannot carry (NaN, functions, typed arrays, holes) cross as
  * `{ "$gradlab": description }`, which the Rust checks describe as JavaScript would

@@ -89,7 +89,46 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-fn check_keys(map: &Map<String, Value>, path: &str, allowed: &[&str]) -> Result<()> {
+/// The fields each kind of object in the spec may have: the spec itself, each layer type,
+/// optimiser and schedule, and the objects inside them.
+const FIELDS: [(&str, &[&str]); 16] = [
+    ("spec", &["input", "layers", "loss", "optimizer", "clip", "regularization"]),
+    ("dense", &["type", "units", "activation", "init", "bias", "name"]),
+    ("activation", &["type", "activation", "name"]),
+    ("batchnorm", &["type", "momentum", "eps", "name"]),
+    ("residual", &["type", "layers", "name"]),
+    ("rnn", &["type", "units", "returnSequences", "forgetBias", "bpttSteps", "name"]),
+    ("lstm", &["type", "units", "returnSequences", "forgetBias", "bpttSteps", "name"]),
+    ("sgd", &["type", "lr", "momentum", "nesterov", "weightDecay", "schedule"]),
+    ("adam", &["type", "lr", "betas", "eps", "weightDecay", "schedule"]),
+    ("adamw", &["type", "lr", "betas", "eps", "weightDecay", "schedule"]),
+    ("step", &["type", "stepSize", "gamma"]),
+    ("cosine", &["type", "tMax", "etaMin"]),
+    ("clip", &["norm", "value"]),
+    ("regularization", &["l1", "l2"]),
+    ("parametricActivation", &["type", "alpha"]),
+    ("normalInit", &["type", "std"]),
+];
+
+fn fields(kind: &str) -> &'static [&'static str] {
+    FIELDS.iter().find(|(k, _)| *k == kind).map_or(&[], |(_, fields)| fields)
+}
+
+/// Every name and field the spec knows, as JSON: what the TypeScript types must match (a
+/// test compares them).
+pub fn vocabulary() -> Value {
+    let fields: Map<String, Value> = FIELDS.iter().map(|(kind, names)| (kind.to_string(), json!(names))).collect();
+    json!({
+        "activations": NAMED_ACTIVATIONS,
+        "parametricActivations": PARAMETRIC_ACTIVATIONS,
+        "inits": NAMED_INITS,
+        "losses": LOSSES,
+        "fields": fields,
+    })
+}
+
+fn check_keys(map: &Map<String, Value>, path: &str, kind: &str) -> Result<()> {
+    let allowed = fields(kind);
     match map.iter().find(|(key, _)| !allowed.contains(&key.as_str())) {
         Some((key, value)) => fail_value(&join(path, key), &format!("absent (allowed: {})", allowed.join(", ")), Some(value)),
         None => Ok(()),
@@ -201,7 +240,7 @@ fn activation(value: Option<&Value>, path: &str) -> Result<(Activation, Value)> 
         Some(Value::String(s)) if NAMED_ACTIVATIONS.contains(&s.as_str()) => Ok((activation_named(s, None).unwrap_or(Activation::Identity), json!(s))),
         Some(Value::String(s)) if PARAMETRIC_ACTIVATIONS.contains(&s.as_str()) => Ok((activation_named(s, None).unwrap_or(Activation::Identity), json!({ "type": s }))),
         Some(Value::Object(map)) if map.get("type").and_then(Value::as_str).map_or(false, |t| PARAMETRIC_ACTIVATIONS.contains(&t)) => {
-            check_keys(map, path, &["type", "alpha"])?;
+            check_keys(map, path, "parametricActivation")?;
             let kind = map.get("type").and_then(Value::as_str).unwrap_or_default();
             let alpha = match map.get("alpha") {
                 None => None,
@@ -233,7 +272,7 @@ fn init(value: Option<&Value>, path: &str) -> Result<Init> {
             _ => return fail_value(path, &init_expected(), value),
         }),
         Some(Value::Object(map)) if map.get("type").and_then(Value::as_str) == Some("normal") => {
-            check_keys(map, path, &["type", "std"])?;
+            check_keys(map, path, "normalInit")?;
             let std = number(map.get("std"), &join(path, "std"), Bound::Closed(0.0), Bound::Closed(1e6))?;
             Ok(Init::NormalStd(std as f32))
         }
@@ -257,7 +296,7 @@ fn layer(value: &Value, path: &str, depth: usize) -> Result<(LayerConfig, Value)
     normalized.insert("type".into(), json!(kind));
     let config = match kind {
         "dense" => {
-            check_keys(map, path, &["type", "units", "activation", "init", "bias", "name"])?;
+            check_keys(map, path, "dense")?;
             let units = units(map, path)?;
             normalized.insert("units".into(), json!(units));
             let (activation, activation_spec) = match map.get("activation") {
@@ -277,13 +316,13 @@ fn layer(value: &Value, path: &str, depth: usize) -> Result<(LayerConfig, Value)
             LayerConfig::Dense { name: name(map, path)?, units, activation, init, bias }
         }
         "activation" => {
-            check_keys(map, path, &["type", "activation", "name"])?;
+            check_keys(map, path, "activation")?;
             let (activation, activation_spec) = activation(map.get("activation"), &join(path, "activation"))?;
             normalized.insert("activation".into(), activation_spec);
             LayerConfig::Activation { name: name(map, path)?, activation }
         }
         "batchnorm" => {
-            check_keys(map, path, &["type", "momentum", "eps", "name"])?;
+            check_keys(map, path, "batchnorm")?;
             let momentum = optional_number(map, "momentum", path, Bound::Closed(0.0), Bound::Closed(1.0), 0.1)?;
             let eps = optional_number(map, "eps", path, Bound::Open(0.0), Bound::Closed(1.0), 1e-5)?;
             normalized.insert("momentum".into(), json!(momentum));
@@ -291,7 +330,7 @@ fn layer(value: &Value, path: &str, depth: usize) -> Result<(LayerConfig, Value)
             LayerConfig::BatchNorm { name: name(map, path)?, momentum: momentum as f32, eps: eps as f32 }
         }
         "residual" => {
-            check_keys(map, path, &["type", "layers", "name"])?;
+            check_keys(map, path, "residual")?;
             let layers_path = join(path, "layers");
             let items = match map.get("layers") {
                 Some(Value::Array(items)) if !items.is_empty() => items,
@@ -305,7 +344,7 @@ fn layer(value: &Value, path: &str, depth: usize) -> Result<(LayerConfig, Value)
             LayerConfig::Residual { name: name(map, path)?, layers }
         }
         "rnn" | "lstm" => {
-            check_keys(map, path, &["type", "units", "returnSequences", "forgetBias", "bpttSteps", "name"])?;
+            check_keys(map, path, kind)?;
             let cell = if kind == "lstm" { CellKind::Lstm } else { CellKind::Rnn };
             if cell == CellKind::Rnn && map.contains_key("forgetBias") {
                 return fail_value(&join(path, "forgetBias"), "absent for rnn (LSTM only)", map.get("forgetBias"));
@@ -356,13 +395,13 @@ fn schedule(value: Option<&Value>, path: &str) -> Result<(Schedule, Value)> {
     let steps = |key: &str| -> Result<u32> { Ok(integer(map.get(key), &join(path, key), 1.0, u32::MAX as f64)? as u32) };
     match map.get("type").and_then(Value::as_str) {
         Some("step") => {
-            check_keys(map, path, &["type", "stepSize", "gamma"])?;
+            check_keys(map, path, "step")?;
             let step_size = steps("stepSize")?;
             let gamma = optional_number(map, "gamma", path, Bound::Closed(0.0), Bound::Closed(1e6), 0.1)?;
             Ok((Schedule::Step { step_size, gamma: gamma as f32 }, json!({ "type": "step", "stepSize": step_size, "gamma": gamma })))
         }
         Some("cosine") => {
-            check_keys(map, path, &["type", "tMax", "etaMin"])?;
+            check_keys(map, path, "cosine")?;
             let t_max = steps("tMax")?;
             let eta_min = optional_number(map, "etaMin", path, Bound::Closed(0.0), Bound::Closed(f64::INFINITY), 0.0)?;
             Ok((Schedule::Cosine { t_max, eta_min: eta_min as f32 }, json!({ "type": "cosine", "tMax": t_max, "etaMin": eta_min })))
@@ -395,7 +434,7 @@ fn optimizer(value: Option<&Value>) -> Result<(Optimizer, Value)> {
     let non_negative = |key: &str, default: f64| optional_number(map, key, path, Bound::Closed(0.0), Bound::Closed(f64::INFINITY), default);
     let (method, mut normalized) = match kind {
         "sgd" => {
-            check_keys(map, path, &["type", "lr", "momentum", "nesterov", "weightDecay", "schedule"])?;
+            check_keys(map, path, "sgd")?;
             let momentum = match map.get("momentum") {
                 None => 0.0,
                 value => unit_interval(value, "optimizer.momentum")?,
@@ -409,7 +448,7 @@ fn optimizer(value: Option<&Value>) -> Result<(Optimizer, Value)> {
             (method, json!({ "type": "sgd", "lr": lr, "momentum": momentum, "nesterov": nesterov, "weightDecay": weight_decay }))
         }
         "adam" | "adamw" => {
-            check_keys(map, path, &["type", "lr", "betas", "eps", "weightDecay", "schedule"])?;
+            check_keys(map, path, kind)?;
             let (beta1, beta2) = match map.get("betas") {
                 None => (0.9, 0.999),
                 Some(Value::Array(pair)) if pair.len() == 2 => (unit_interval(pair.get(0), "optimizer.betas[0]")?, unit_interval(pair.get(1), "optimizer.betas[1]")?),
@@ -444,7 +483,7 @@ pub fn loss_named(name: &str) -> Option<Loss> {
 
 fn check(spec: &Value) -> Result<Checked> {
     let map = object(Some(spec), "(spec)", "a model spec object")?;
-    check_keys(map, "", &["input", "layers", "loss", "optimizer", "clip", "regularization"])?;
+    check_keys(map, "", "spec")?;
     let input_dims = match map.get("input") {
         Some(Value::Array(dims)) if (1..=2).contains(&dims.len()) => {
             dims.iter().enumerate().map(|(i, d)| Ok(integer(Some(d), &format!("input[{}]", i), 1.0, MAX_INPUT_DIM)? as usize)).collect::<Result<Vec<usize>>>()?
@@ -465,7 +504,7 @@ fn check(spec: &Value) -> Result<Checked> {
     let mut clip = Clip::default();
     if let Some(value) = map.get("clip") {
         let fields = object(Some(value), "clip", "{norm?, value?}")?;
-        check_keys(fields, "clip", &["norm", "value"])?;
+        check_keys(fields, "clip", "clip")?;
         // A limit of 0 would switch clipping off without saying so: limits are > 0 as f32.
         let limit = |key: &str| -> Result<Option<f64>> {
             match fields.get(key) {
@@ -487,7 +526,7 @@ fn check(spec: &Value) -> Result<Checked> {
     let mut penalty = Penalty::default();
     if let Some(value) = map.get("regularization") {
         let fields = object(Some(value), "regularization", "{l1?, l2?}")?;
-        check_keys(fields, "regularization", &["l1", "l2"])?;
+        check_keys(fields, "regularization", "regularization")?;
         let strength = |key: &str| optional_number(fields, key, "regularization", Bound::Closed(0.0), Bound::Closed(f64::INFINITY), 0.0);
         let (l1, l2) = (strength("l1")?, strength("l2")?);
         penalty = Penalty { l1: l1 as f32, l2: l2 as f32 };
