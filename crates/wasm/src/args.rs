@@ -43,3 +43,19 @@ pub fn count(op: &str, arg: &str, value: f64, min: usize, max: usize) -> Result<
 pub fn dims(op: &str, arg: &str, values: &[f64]) -> Result<Vec<usize>> {
     values.iter().map(|&d| count(op, arg, d, 0, i32::MAX as usize)).collect()
 }
+
+/// Class indices from JavaScript numbers: integers in `[0, 2^31)`, checked before any
+/// narrowing could wrap 2^32 + 1 round to 1.
+pub fn class_indices(op: &str, arg: &str, values: &[f64]) -> Result<Vec<i32>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &label)| {
+            if label.fract() == 0.0 && (0.0..=i32::MAX as f64).contains(&label) {
+                Ok(label as i32)
+            } else {
+                Err(Error::invalid(op, arg, "integer class indices ≥ 0", format!("{} at index {}", js_number(label), i)))
+            }
+        })
+        .collect()
+}

@@ -1,8 +1,8 @@
 //! A batch staged in WASM memory once: inputs with their shape, and the targets as float
 //! values or class labels. `trainStep`, `gradients` and `evaluate` read it.
 
-use crate::args::{dims, thrown, JsResult};
-use gradlab_core::error::{js_number, Error, Result};
+use crate::args::{class_indices, dims, thrown, JsResult};
+use gradlab_core::error::{Error, Result};
 use gradlab_core::nn::Target;
 use wasm_bindgen::prelude::*;
 
@@ -37,23 +37,11 @@ impl Batch {
         Ok(Batch { x, shape, targets: Targets::Values(y) })
     }
 
-    /// `x` (of `shape`) with one class index per output row. The labels come as doubles and
-    /// are checked here, before any narrowing could wrap 2^32 + 1 round to 1.
+    /// `x` (of `shape`) with one class index per output row, which come as doubles.
     #[wasm_bindgen(js_name = withLabels)]
     pub fn with_labels(op: &str, x: Vec<f32>, shape: &[f64], labels: &[f64]) -> JsResult<Batch> {
         let shape = input_shape(op, shape).map_err(thrown)?;
-        let classes = labels
-            .iter()
-            .enumerate()
-            .map(|(i, &label)| {
-                if label.fract() == 0.0 && (0.0..=i32::MAX as f64).contains(&label) {
-                    Ok(label as i32)
-                } else {
-                    Err(Error::invalid(op, "y", "integer class indices ≥ 0", format!("{} at index {}", js_number(label), i)))
-                }
-            })
-            .collect::<Result<Vec<i32>>>()
-            .map_err(thrown)?;
+        let classes = class_indices(op, "y", labels).map_err(thrown)?;
         Ok(Batch { x, shape, targets: Targets::Classes(classes) })
     }
 }

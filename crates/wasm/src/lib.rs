@@ -10,5 +10,6 @@ pub mod batch;
 pub mod exchange;
 pub mod model;
 pub mod spec;
+pub mod tensors;
 
 pub use args::{thrown, JsResult};
