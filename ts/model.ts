@@ -77,11 +77,6 @@ export interface CreateModelOptions {
 /** The values the core reports per layer before its time-step norms (see `Diagnostics` in crates/wasm/src/model.rs). */
 const DIAGNOSTIC_FIXED_VALUES = 5;
 
-/** `values` as the Float32Array the bindings take (a copy only when it is not one already). */
-function asF32(values: ArrayLike<number>): Float32Array {
-  return values instanceof Float32Array ? values : Float32Array.from(values);
-}
-
 /** A JavaScript number for a numeric argument; its range is the core's to check. */
 export function numberArg(op: string, arg: string, value: unknown): number {
   if (typeof value !== 'number') invalidArgument(op, arg, 'a number', describe(value));
@@ -161,7 +156,7 @@ export class Model {
   predict(x: TensorLike): TensorData {
     const inner = this.live('predict');
     const input = checkShape('predict', 'x', x);
-    const data = this.core.call(() => inner.predict(asF32(input.data), Float64Array.from(input.shape)));
+    const data = this.core.call(() => inner.predict(this.core.f32Arg('predict', 'x', input.data), Float64Array.from(input.shape)));
     return { shape: [input.shape[0] ?? 0, ...this.outputShape], data };
   }
 
@@ -175,8 +170,9 @@ export class Model {
       invalidArgument(op, 'y', `float targets shaped like the output for ${this.spec.loss}`, 'Int32Array class indices');
     }
     const shape = Float64Array.from(input.shape);
+    const xData = this.core.f32Arg(op, 'x', input.data);
     const batch = this.core.call((b) =>
-      classes ? b.Batch.withLabels(op, asF32(input.data), shape, Float64Array.from(target.data)) : b.Batch.withValues(op, asF32(input.data), shape, asF32(target.data)),
+      classes ? b.Batch.withLabels(op, xData, shape, this.core.f64Arg(op, 'y', target.data)) : b.Batch.withValues(op, xData, shape, this.core.f32Arg(op, 'y', target.data)),
     );
     try {
       return this.core.call(() => body(inner, batch));
@@ -289,7 +285,7 @@ export class Model {
       const weight = numberArg(op, `weights[${i}]`, weights[i]);
       if (weight === 0) return;
       if (source === 'held') this.core.call(() => inner.scaleGradients(weight));
-      else this.core.call(() => inner.addGradients(asF32(source), weight, first));
+      else this.core.call(() => inner.addGradients(this.core.f32Arg(op, `sources[${i}]`, source), weight, first));
       first = false;
     };
     if (held >= 0) add(held);
@@ -353,7 +349,7 @@ export class Model {
       values.set(data, offset);
       return offset + data.length;
     }, 0);
-    this.core.call(() => inner.writeEntries(gradients, values));
+    this.core.call(() => inner.writeEntries(gradients, this.core.f32Arg(op, 'dict', values)));
   }
 
   /** Every parameter and buffer by PyTorch name (copies). */

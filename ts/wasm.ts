@@ -32,7 +32,8 @@ export function translateError(error: unknown): unknown {
 export class Core {
   readonly module: WebAssembly.Module;
   readonly bindings: Bindings = bindings;
-  private readonly memory: WebAssembly.Memory;
+  /** The instance's linear memory (its size is what memory tests watch). */
+  readonly memory: WebAssembly.Memory;
 
   /** @internal Use {@link init}. */
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory) {
@@ -46,6 +47,35 @@ export class Core {
       return body(bindings);
     } catch (error) {
       throw translateError(error);
+    }
+  }
+
+  /**
+   * `values` as the Float32Array the bindings take (copied only when it is not one), after
+   * checking that WASM memory has room for the glue's copy: running out there would abort
+   * the instance, so it is a `TooLarge` error here instead.
+   */
+  f32Arg(op: string, arg: string, values: ArrayLike<number>): Float32Array {
+    this.reserve(op, arg, values.length * 4);
+    return values instanceof Float32Array ? values : Float32Array.from(values);
+  }
+
+  /** {@link f32Arg} for the bindings that take f64 (class labels, shapes, exact integers). */
+  f64Arg(op: string, arg: string, values: ArrayLike<number>): Float64Array {
+    this.reserve(op, arg, values.length * 8);
+    return values instanceof Float64Array ? values : Float64Array.from(values);
+  }
+
+  private reserve(op: string, arg: string, bytes: number): void {
+    if (bytes > 0 && !bindings.canAllocate(bytes)) {
+      throw new GradlabError({
+        code: 'TooLarge',
+        op,
+        arg,
+        expected: 'an array that fits in the free WASM memory (4 GiB in all)',
+        actual: `${bytes} bytes`,
+        message: `${op}: '${arg}' needs ${bytes} bytes of WASM memory, which is out of memory (4 GiB in all); dispose models and tensors, or pass smaller batches`,
+      });
     }
   }
 
