@@ -8,8 +8,12 @@
 mod args;
 pub mod batch;
 pub mod exchange;
+pub mod kernels;
+pub mod memory;
 pub mod model;
+pub mod pretrain;
 pub mod spec;
+pub mod tasks;
 pub mod tensors;
 
 pub use args::{thrown, JsResult};
