@@ -1,11 +1,11 @@
 // Builds crates/wasm with wasm-pack (wasm-bindgen glue, SIMD128) into pkg/ and copies the
 // glue and the .wasm to dist/pkg/, where the compiled TypeScript imports them.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bindgenTools } from './bindgen-tools.mjs';
-import { wasmToolchain } from './toolchain.mjs';
+import { wasmOptimizer, wasmToolchain } from './toolchain.mjs';
 import { crateSourceEnv } from './vendor-crates.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,6 +13,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PKG_FILES = ['gradlab.js', 'gradlab.d.ts', 'gradlab_bg.wasm', 'gradlab_bg.wasm.d.ts'];
 
 const { rustc, cargo, label } = wasmToolchain();
+
+/** binaryen's wasm-opt -O3 in place: 6 % smaller at the same speed (wasm-pack's own run is off). */
+function optimize(file) {
+  const wasmOpt = wasmOptimizer();
+  if (!wasmOpt) return console.warn('gradlab: no wasm-opt (Debian: apt-get install -y binaryen); the .wasm stays unoptimised');
+  const features = ['--enable-simd', '--enable-bulk-memory', '--enable-sign-ext', '--enable-mutable-globals', '--enable-nontrapping-float-to-int'];
+  const run = spawnSync(wasmOpt, ['-O3', ...features, file, '-o', file], { stdio: 'inherit' });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}
 const { wasmPack, wasmBindgen } = bindgenTools(root);
 const env = {
   ...process.env,
@@ -34,5 +43,10 @@ if (build.status !== 0) {
 const out = join(root, 'dist', 'pkg');
 mkdirSync(out, { recursive: true });
 for (const file of PKG_FILES) copyFileSync(join(root, 'pkg', file), join(out, file));
+// The shipped glue without the doc comments wasm-bindgen copies from Rust: the TypeScript
+// API documents itself, and the .wasm plus glue must stay under 600 KB.
+const glue = join(out, 'gradlab.js');
+writeFileSync(glue, readFileSync(glue, 'utf8').replace(/^ *\/\*\*(?:[^*]|\*(?!\/))*\*\/\n/gm, ''));
+optimize(join(out, 'gradlab_bg.wasm'));
 const size = (file) => statSync(join(out, file)).size / 1024;
 console.log(`gradlab: built dist/pkg with wasm-pack and ${label}: gradlab_bg.wasm ${size('gradlab_bg.wasm').toFixed(0)} KiB, glue ${size('gradlab.js').toFixed(0)} KiB`);

@@ -9,8 +9,7 @@
  * benchmark times the kernel and not the copies. Everything is synchronous after `await init()`.
  * The kernels' shape and scalar checks live in crates/wasm/src/kernels.rs.
  */
-import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString } from './errors.js';
-import { numberArg } from './model.js';
+import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString, numberArg } from './errors.js';
 import { core } from './wasm.js';
 import type { StagedMatrixCore } from '../pkg/gradlab.js';
 

@@ -1,7 +1,7 @@
 /**
  * `createModel(spec)`: a network that lives in WASM memory and trains one whole step per call.
  */
-import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString } from './errors.js';
+import { GradlabError, describe, invalidArgument, numberArg, shapeMismatch, shapeString } from './errors.js';
 import { validateSpec, type ModelSpec } from './spec.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { evaluate, fit, type Dataset, type EvaluateResult, type FitOptions, type History } from './training.js';
@@ -76,12 +76,6 @@ export interface CreateModelOptions {
 
 /** The values the core reports per layer before its time-step norms (see `Diagnostics` in crates/wasm/src/model.rs). */
 const DIAGNOSTIC_FIXED_VALUES = 5;
-
-/** A JavaScript number for a numeric argument; its range is the core's to check. */
-export function numberArg(op: string, arg: string, value: unknown): number {
-  if (typeof value !== 'number') invalidArgument(op, arg, 'a number', describe(value));
-  return value;
-}
 
 /**
  * Whether `y` holds class indices (sent as i32) rather than float targets: an Int32Array always

@@ -8,8 +8,8 @@
  * - {@link Rbm} is a restricted Boltzmann machine trained by contrastive divergence (CD-k),
  *   usable on its own.
  */
-import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString } from './errors.js';
-import { createModelSync, numberArg, type Model, type StateDict, type TensorData, type TensorLike } from './model.js';
+import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString, numberArg } from './errors.js';
+import { createModelSync, type Model, type StateDict, type TensorData, type TensorLike } from './model.js';
 import type { DenseSpec, ModelSpec } from './spec.js';
 import type { Dataset } from './training.js';
 import { core as loadedCore, init as initWasm, type Core, type WasmSource } from './wasm.js';

@@ -12,8 +12,8 @@
  * addingAccuracy(model.predict(test.x), test.y); // share within 0.04
  * ```
  */
-import { describe, invalidArgument, shapeMismatch, shapeString } from './errors.js';
-import { numberArg, type Labels, type TensorData, type TensorLike } from './model.js';
+import { describe, invalidArgument, shapeMismatch, shapeString, numberArg } from './errors.js';
+import { type Labels, type TensorData, type TensorLike } from './model.js';
 import { init } from './wasm.js';
 import type { Task } from '../pkg/gradlab.js';
 

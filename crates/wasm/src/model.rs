@@ -25,12 +25,15 @@ impl Drop for ModelCore {
 /// What a training step measured and whether it was applied.
 #[wasm_bindgen]
 pub struct StepOutcome {
+    #[wasm_bindgen(readonly)]
     pub loss: f64,
-    #[wasm_bindgen(js_name = dataLoss)]
+    #[wasm_bindgen(readonly, js_name = dataLoss)]
     pub data_loss: f64,
+    #[wasm_bindgen(readonly)]
     pub penalty: f64,
-    #[wasm_bindgen(js_name = gradNorm)]
+    #[wasm_bindgen(readonly, js_name = gradNorm)]
     pub grad_norm: f64,
+    #[wasm_bindgen(readonly)]
     pub applied: bool,
     non_finite_at: Option<String>,
 }
@@ -57,7 +60,9 @@ impl StepOutcome {
 /// accuracy does not apply).
 #[wasm_bindgen]
 pub struct Evaluation {
+    #[wasm_bindgen(readonly)]
     pub loss: f64,
+    #[wasm_bindgen(readonly)]
     pub correct: Option<u32>,
 }
 
