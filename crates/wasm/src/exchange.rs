@@ -26,7 +26,7 @@ impl ModelCore {
             let weight = finite_f32(op, "weights", weight)?;
             let expected = self.model.parameter_count();
             if values.len() != expected {
-                return Err(Error::shape(op, "sources", format!("{} values (every parameter)", expected), format!("{} values", values.len())));
+                return Err(Error::shape(op, "gradients", format!("{} values (every parameter)", expected), format!("{} values", values.len())));
             }
             self.model.add_gradients(values, weight, replace);
             Ok(())
