@@ -16,6 +16,10 @@ pub enum Error {
     NonFinite { op: String, layer: String, what: String },
     /// A request for more memory than the core allows itself.
     TooLarge { op: String, arg: String, requested: u64, limit: u64 },
+    /// An allocation within the limits that the instance could not satisfy: its memory is
+    /// exhausted. JavaScript sees the code `TooLarge` too (the request is too large for the
+    /// memory left); the message says which.
+    OutOfMemory { op: String, arg: String, requested: u64 },
     /// A call that is valid in general but not in the object's current state.
     InvalidState { op: String, message: String },
 }
@@ -42,7 +46,7 @@ impl Error {
             Error::ShapeMismatch { .. } => "ShapeMismatch",
             Error::InvalidHandle { .. } => "InvalidHandle",
             Error::NonFinite { .. } => "NonFinite",
-            Error::TooLarge { .. } => "TooLarge",
+            Error::TooLarge { .. } | Error::OutOfMemory { .. } => "TooLarge",
             Error::InvalidState { .. } => "InvalidState",
         }
     }
@@ -54,7 +58,7 @@ impl Error {
             Error::ShapeMismatch { .. } => 2,
             Error::InvalidHandle { .. } => 3,
             Error::NonFinite { .. } => 4,
-            Error::TooLarge { .. } => 5,
+            Error::TooLarge { .. } | Error::OutOfMemory { .. } => 5,
             Error::InvalidState { .. } => 6,
         }
     }
@@ -66,6 +70,7 @@ impl Error {
             | Error::InvalidHandle { op, .. }
             | Error::NonFinite { op, .. }
             | Error::TooLarge { op, .. }
+            | Error::OutOfMemory { op, .. }
             | Error::InvalidState { op, .. } => op,
         }
     }
@@ -87,6 +92,11 @@ impl Error {
             Error::TooLarge { arg, requested, limit, .. } => {
                 fields.push(("arg", arg.clone()));
                 fields.push(("expected", format!("at most {}", limit)));
+                fields.push(("actual", requested.to_string()));
+            }
+            Error::OutOfMemory { arg, requested, .. } => {
+                fields.push(("arg", arg.clone()));
+                fields.push(("expected", "what the instance's memory still holds".into()));
                 fields.push(("actual", requested.to_string()));
             }
             Error::InvalidState { .. } => {}
@@ -115,6 +125,11 @@ impl fmt::Display for Error {
             Error::TooLarge { op, arg, requested, limit } => {
                 write!(f, "{}: '{}' asks for {} elements, more than the limit of {}", op, arg, requested, limit)
             }
+            Error::OutOfMemory { op, arg, requested } => write!(
+                f,
+                "{}: '{}' needs {} more values, but the instance is out of memory (dispose of models or tensors no longer needed, or use smaller batches)",
+                op, arg, requested
+            ),
             Error::InvalidState { op, message } => write!(f, "{}: {}", op, message),
         }
     }
@@ -156,5 +171,16 @@ mod tests {
         assert!(json.contains("\"arg\":\"a\\\"b\""));
         assert!(json.contains("\"actual\":\"NaN\\n\""));
         assert!(json.starts_with("{\"code\":\"InvalidArgument\""));
+    }
+
+    #[test]
+    fn out_of_memory_is_too_large_for_javascript_and_says_why() {
+        let limit = Error::TooLarge { op: "tensor".into(), arg: "shape".into(), requested: 1 << 29, limit: 1 << 28 };
+        let memory = Error::OutOfMemory { op: "tensor".into(), arg: "shape".into(), requested: 1 << 28 };
+        assert_eq!((memory.code(), memory.status()), (limit.code(), limit.status()));
+        assert!(limit.to_string().contains("more than the limit of 268435456"), "{}", limit);
+        assert!(memory.to_string().contains("268435456 more values, but the instance is out of memory"), "{}", memory);
+        assert!(!memory.to_string().contains("limit"), "{}", memory);
+        assert!(memory.to_json().contains("\"arg\":\"shape\"") && memory.to_json().contains("\"actual\":\"268435456\""));
     }
 }
