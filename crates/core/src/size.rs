@@ -30,12 +30,12 @@ impl Count {
         factors.iter().fold(Count(1), |count, &factor| count.times(factor))
     }
 
-    pub fn times(self, factor: usize) -> Count {
-        Count(self.0.saturating_mul(factor as u64))
+    pub fn times(self, factor: impl Into<Count>) -> Count {
+        Count(self.0.saturating_mul(factor.into().0))
     }
 
-    pub fn plus(self, other: Count) -> Count {
-        Count(self.0.saturating_add(other.0))
+    pub fn plus(self, term: impl Into<Count>) -> Count {
+        Count(self.0.saturating_add(term.into().0))
     }
 
     pub fn max(self, other: Count) -> Count {
@@ -55,6 +55,12 @@ impl Count {
         } else {
             Err(Error::TooLarge { op: op.into(), arg: arg.into(), requested: self.0, limit: limit as u64 })
         }
+    }
+}
+
+impl From<usize> for Count {
+    fn from(n: usize) -> Count {
+        Count::of(n)
     }
 }
 
@@ -96,7 +102,8 @@ mod tests {
         assert_eq!(Count::product(&[usize::MAX, usize::MAX, usize::MAX]).get(), u64::MAX);
         assert_eq!(Count::product(&[usize::MAX, usize::MAX, 0]).get(), 0, "a zero factor makes any product 0");
         assert_eq!(Count::product(&[]).get(), 1);
-        assert_eq!(Count::of(3).times(4).plus(Count::of(5)).get(), 17);
+        assert_eq!(Count::of(3).times(4).plus(5).get(), 17);
+        assert_eq!(Count::of(1 << 20).times(Count::of(1 << 20)).times(Count::of(1 << 30)).get(), u64::MAX);
         assert_eq!(Count(u64::MAX).plus(Count::of(1)).get(), u64::MAX);
         assert_eq!(Count::of(2).max(Count::of(7)), Count::of(7));
     }
