@@ -27,8 +27,8 @@ pub fn forward(kind: Kind, x: &[f32], y: &mut [f32]) {
         Kind::Identity => y.copy_from_slice(x),
         Kind::Sigmoid => map1(x, y, |x| exp.sigmoid(x)),
         Kind::Tanh => map1(x, y, |x| exp.tanh(x)),
-        // `x > 0 ? x : 0`, so -0 and NaN give +0.
-        Kind::Relu => map1(x, y, |x| x.gt(zero).keep(x)),
+        // `x < 0 ? 0 : x`, as torch.relu: NaN stays NaN (it must reach the guard) and -0 stays -0.
+        Kind::Relu => map1(x, y, |x| x.lt(zero).clear(x)),
         Kind::LeakyRelu(alpha) => {
             let alpha = F32x4::splat(alpha);
             map1(x, y, |x| x.gt(zero).select(x, alpha.mul(x)))
@@ -50,7 +50,8 @@ pub fn backward(kind: Kind, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
         Kind::Sigmoid => map2(y, dy, dx, |y, dy| dy.mul(y).mul(one.sub(y))),
         // tanh' = 1 − y²
         Kind::Tanh => map2(y, dy, dx, |y, dy| dy.mul(one.sub(y.mul(y)))),
-        Kind::Relu => map2(x, dy, dx, |x, dy| x.gt(zero).keep(dy)),
+        // `x ≤ 0 ? 0 : dy`, as PyTorch's threshold_backward: a NaN input passes dy on.
+        Kind::Relu => map2(x, dy, dx, |x, dy| zero.ge(x).clear(dy)),
         Kind::LeakyRelu(alpha) => {
             let alpha = F32x4::splat(alpha);
             map2(x, dy, dx, |x, dy| x.gt(zero).select(dy, alpha.mul(dy)))
@@ -171,9 +172,13 @@ mod tests {
         assert!(y[0] == 1.0 && y[1] == -1.0 && y[2].is_nan() && y[3].to_bits() == (-0.0f32).to_bits() && y[4] == 0.0);
         forward(Kind::Elu(2.0), &x, &mut y);
         assert!(y[0] == f32::INFINITY && y[1] == -2.0 && y[2].is_nan() && y[3] == 0.0 && y[4] == 0.0);
-        // relu(x) = x > 0 ? x : 0, so NaN and -0 give +0.
+        // torch.relu keeps NaN and -0: [inf, 0, nan, -0, 0].
         forward(Kind::Relu, &x, &mut y);
-        assert!(y[0] == f32::INFINITY && y[2] == 0.0 && y[3].to_bits() == 0);
+        assert!(y[0] == f32::INFINITY && y[1].to_bits() == 0 && y[2].is_nan() && y[3].to_bits() == (-0.0f32).to_bits() && y[4].to_bits() == 0);
+        // Its gradient (torch: x.grad = [1, 0, 1, 0, 0] for dy = 1): NaN passes dy on.
+        let mut dx = [f32::NAN; 5];
+        backward(Kind::Relu, &x, &y, &[1.0; 5], &mut dx);
+        assert_eq!(dx, [1.0, 0.0, 1.0, 0.0, 0.0]);
     }
 
     #[test]
@@ -192,7 +197,7 @@ mod tests {
                         Kind::Identity => dy[i],
                         Kind::Sigmoid => dy[i] * y[i] * (1.0 - y[i]),
                         Kind::Tanh => dy[i] * (1.0 - y[i] * y[i]),
-                        Kind::Relu => if x[i] > 0.0 { dy[i] } else { 0.0 },
+                        Kind::Relu => if x[i] <= 0.0 { 0.0 } else { dy[i] },
                         Kind::LeakyRelu(alpha) => if x[i] > 0.0 { dy[i] } else { alpha * dy[i] },
                         Kind::Elu(alpha) => if x[i] > 0.0 { dy[i] } else { dy[i] * (y[i] + alpha) },
                     };
