@@ -25,11 +25,25 @@ describe('gradlab lab', () => {
     [['lab', 'nonsense']],
     [['lab', '--seed', 'x']],
     [['lab', '--seed']],
+    [['lab', '--seed', '']],
+    [['lab', '--seed', ' 1']],
+    [['lab', '--workers', '0x2']],
     [['train']],
   ])('rejects %j with usage and exit code 2', async (args) => {
     const result = await lab(...args);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('usage: gradlab lab');
+    expect(result.stdout).toBe('');
+  });
+
+  it.each([
+    ['/proc/x/y', /cannot create '\/proc\/x'/],
+    ['/proc', /cannot write into '\/proc'/],
+    [CLI + '/report', /is not a directory|cannot use/],
+  ])('--out %s fails at once with exit code 2, before any experiment runs', async (out, message) => {
+    const result = await lab('lab', 'activations', '--quick', '--json', '--out', out);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
   });
 
@@ -72,7 +86,8 @@ describe('gradlab lab', () => {
   });
 
   it('--out writes a self-contained report and the JSON files', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gradlab-lab-'));
+    // Directories that do not exist yet are created, and the write probe leaves nothing.
+    const dir = join(await mkdtemp(join(tmpdir(), 'gradlab-lab-')), 'new', 'nested');
     const result = await lab('lab', 'activations', '--quick', '--out', dir);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Maximum derivative of each activation');

@@ -3,9 +3,9 @@
  * `gradlab lab [experiment…] [--quick] [--seed N] [--json] [--out DIR] [--workers N]`: runs the
  * lab's experiments in worker threads, prints their tables (or JSON), writes the HTML report.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { EXPERIMENT_NAMES, type ExperimentName } from './experiment.js';
 import { experiments } from './experiments/index.js';
 import { runInWorkers } from './pool.js';
@@ -48,7 +48,8 @@ export function parseArgs(argv: string[]): LabOptions | 'help' {
   };
   const integer = (flag: string, min: number): number => {
     const text = value(flag);
-    const n = Number(text);
+    // Digits only: Number('') is 0, and Number also takes ' 7', '0x10' and '1e3'.
+    const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}, got '${text}'`);
     return n;
   };
@@ -68,9 +69,51 @@ export function parseArgs(argv: string[]): LabOptions | 'help' {
   return options;
 }
 
+/** The message of `error`, for a one-line usage error. */
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Creates the output directory and proves it writable before any experiment runs, so a bad
+ * `--out` fails at once, not after the whole lab. It creates one level at a time: Node's
+ * recursive mkdir spins forever on procfs (`--out /proc/x/y`); and it writes a probe file,
+ * because a check of the permission bits passes for root on read-only file systems.
+ */
+async function prepareOutput(out: string): Promise<string> {
+  const dir = resolve(out);
+  const missing: string[] = [];
+  for (let path = dir; ; path = dirname(path)) {
+    try {
+      if (!(await stat(path)).isDirectory()) throw new UsageError(`--out: '${path}' is not a directory`);
+      break;
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw new UsageError(`--out: cannot use '${path}': ${reason(error)}`);
+      missing.unshift(path);
+    }
+  }
+  for (const path of missing) {
+    try {
+      await mkdir(path);
+    } catch (error) {
+      throw new UsageError(`--out: cannot create '${path}': ${reason(error)}`);
+    }
+  }
+  const probe = join(dir, `.gradlab-write-probe-${process.pid}`);
+  try {
+    await writeFile(probe, '');
+    await rm(probe);
+  } catch (error) {
+    throw new UsageError(`--out: cannot write into '${dir}': ${reason(error)}`);
+  }
+  return dir;
+}
+
 export async function runLab(options: LabOptions): Promise<void> {
   const missing = options.names.filter((name) => experiments[name] === undefined);
   if (missing.length > 0) throw new UsageError(`experiments not available in this build: ${missing.join(', ')}`);
+  const dir = options.out === undefined ? undefined : await prepareOutput(options.out);
   const progress = new Progress();
   const results = new Map<ExperimentName, { experiment: ExperimentName }>();
   const started = Date.now();
@@ -88,9 +131,7 @@ export async function runLab(options: LabOptions): Promise<void> {
       for (const table of experiment.tables(result)) process.stdout.write(`${renderTable(table)}\n\n`);
     }
   }
-  if (options.out) {
-    const dir = resolve(options.out);
-    await mkdir(dir, { recursive: true });
+  if (dir !== undefined) {
     const date = new Date().toISOString();
     await writeFile(join(dir, 'report.html'), renderReport(sections, { seed: options.seed, quick: options.quick, date }));
     for (const { experiment, result } of sections) await writeFile(join(dir, `${experiment.name}.json`), `${JSON.stringify(result, null, 2)}\n`);
