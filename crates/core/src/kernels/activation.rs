@@ -5,7 +5,7 @@
 //! whichever of `x` and `y` is cheaper. Softmax works on rows of length `cols`.
 
 use super::exp::Exp;
-use super::lanes::{fold, map1, map2, map3, update_each, F32x4};
+use super::lanes::{fold, map1, map1_sum, map2, map3, update_each, F32x4};
 use super::vector;
 
 /// Which elementwise function; the learned PReLU slope is passed as `LeakyRelu(alpha)`.
@@ -35,7 +35,7 @@ pub fn forward(kind: Kind, x: &[f32], y: &mut [f32]) {
         }
         Kind::Elu(alpha) => {
             let alpha = F32x4::splat(alpha);
-            map1(x, y, |x| x.gt(zero).select(x, alpha.mul(exp.expm1(x))))
+            map1(x, y, |x| exp.elu(x, alpha))
         }
     }
 }
@@ -70,7 +70,8 @@ fn row_max(row: &[f32]) -> f32 {
     fold(row, lowest, f32::NEG_INFINITY, F32x4::max, F32x4::max).max_lanes()
 }
 
-/// Row-wise softmax of a row-major matrix with rows of length `cols`, max-subtracted.
+/// Row-wise softmax of a row-major matrix with rows of length `cols`, max-subtracted: one
+/// pass for the maximum, one that writes `e^(x − max)` and sums it, one that scales.
 pub fn softmax_forward(x: &[f32], cols: usize, y: &mut [f32]) {
     if cols == 0 {
         return;
@@ -78,8 +79,8 @@ pub fn softmax_forward(x: &[f32], cols: usize, y: &mut [f32]) {
     let exp = Exp::new();
     for (xr, yr) in x.chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
         let max = F32x4::splat(row_max(xr));
-        map1(xr, yr, |v| exp.exp(v.sub(max)));
-        let inverse = F32x4::splat(1.0 / vector::sum(yr));
+        let total = map1_sum(xr, yr, |v| exp.exp_short(v.sub(max))).sum_lanes();
+        let inverse = F32x4::splat(1.0 / total);
         update_each(yr, |v| v.mul(inverse));
     }
 }
