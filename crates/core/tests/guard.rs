@@ -94,3 +94,35 @@ fn a_refused_step_changes_no_optimiser_state() {
     assert_eq!(state(&mut a), state(&mut b), "the refused step left no trace in the moments or the step count");
     assert_eq!(a.optimizer_mut().steps, 2);
 }
+
+#[test]
+fn a_step_that_leaves_a_running_statistic_non_finite_is_refused_and_the_statistics_put_back() {
+    // Pre-activations ±1e30: the batch variance 1e60 is Infinity in f32, so the running
+    // variance would be too, though the normalised output, the loss and the gradients are finite.
+    let layers = vec![dense("in", 1), LayerConfig::BatchNorm { name: Some("norm".into()), momentum: 0.1, eps: 1e-5 }, dense("out", 1)];
+    let mut model = model(layers, sgd(0.0), 0.1);
+    set(&mut model, 0, &[1e30]);
+    set(&mut model, 3, &[1.0]);
+    let before = state(&mut model);
+    let step = model.train_step("trainStep", &[1.0, -1.0], 2, &Target::Values(&[1.0, 0.0])).unwrap();
+    assert!((step.losses.loss as f32).is_finite(), "{:?}", step);
+    assert_eq!((step.applied, step.non_finite_at.as_deref()), (false, Some("norm")));
+    assert_eq!(state(&mut model), before, "weights and running statistics as before the step");
+    // A step refused for another reason (the head's gradient overflows) puts them back too.
+    set(&mut model, 0, &[1.0]);
+    set(&mut model, 3, &[3e38]);
+    let before = state(&mut model);
+    let step = model.train_step("trainStep", &[2.0, -2.0], 2, &Target::Values(&[0.0, 0.0])).unwrap();
+    assert_eq!((step.applied, step.non_finite_at.as_deref()), (false, Some("out")));
+    assert_eq!(state(&mut model), before);
+    // An applied step moves them, and a later evaluation-mode refusal does not undo that.
+    set(&mut model, 3, &[1.0]);
+    assert!(model.train_step("trainStep", &[3.0, 1.0], 2, &Target::Values(&[0.0, 0.0])).unwrap().applied);
+    let moved = state(&mut model);
+    assert_ne!(moved[4], before[4], "running_mean moved");
+    model.set_training(false);
+    set(&mut model, 3, &[3e38]);
+    let step = model.train_step("trainStep", &[2.0, -2.0], 2, &Target::Values(&[0.0, 0.0])).unwrap();
+    assert!(!step.applied);
+    assert_eq!(state(&mut model)[4..], moved[4..]);
+}

@@ -90,6 +90,11 @@ pub struct Model {
     values_per_example: usize,
     /// The largest batch run so far: the buffers have grown to hold it.
     prepared_batch: usize,
+    /// The buffers (running statistics) as they were before the last training-mode forward
+    /// pass moved them, so a refused step can put them back; `buffers_saved` says whether
+    /// they are still to be put back (not after an evaluation pass or an applied step).
+    buffers_before: Vec<Vec<f32>>,
+    buffers_saved: bool,
 }
 
 const MAX_INPUT_RANK: usize = 2;
@@ -117,6 +122,8 @@ impl Model {
             grad_output: Vec::new(),
             values_per_example,
             prepared_batch: 0,
+            buffers_before: Vec::new(),
+            buffers_saved: false,
         };
         model.entries = model.collect_entries()?;
         model.allocate_moments()?;
@@ -238,6 +245,7 @@ impl Model {
         }
         self.visit_params(&mut |p| p.grad.iter_mut().for_each(|g| *g = 0.0));
         self.prepare(batch);
+        self.save_buffers()?;
         self.body.forward(x, batch, self.mode);
         let mut grad_output = std::mem::take(&mut self.grad_output);
         grad_output.resize(output_len, 0.0);
@@ -251,6 +259,60 @@ impl Model {
         Ok(LossReport { loss: data_loss + penalty_value, data_loss, penalty: penalty_value, grad_norm })
     }
 
+    /// Keeps the buffers' values before a training-mode forward pass moves them (a copy into
+    /// vectors allocated once, fallibly).
+    fn save_buffers(&mut self) -> Result<()> {
+        self.buffers_saved = false;
+        if self.mode == Mode::Eval {
+            return Ok(());
+        }
+        let mut saved = std::mem::take(&mut self.buffers_before);
+        let mut index = 0;
+        let mut failure = None;
+        self.body.visit_buffers(&mut |b| {
+            if index == saved.len() {
+                match size::zeros("trainStep", &b.name, b.value.len()) {
+                    Ok(values) => saved.push(values),
+                    Err(error) => return failure = Some(error),
+                }
+            }
+            saved[index].copy_from_slice(&b.value);
+            index += 1;
+        });
+        self.buffers_before = saved;
+        self.buffers_saved = failure.is_none();
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Puts the buffers back as [`Model::save_buffers`] found them, for a refused step.
+    fn restore_buffers(&mut self) {
+        if !std::mem::replace(&mut self.buffers_saved, false) {
+            return;
+        }
+        let saved = &self.buffers_before;
+        let mut index = 0;
+        self.body.visit_buffers(&mut |b| {
+            if let Some(values) = saved.get(index) {
+                b.value.copy_from_slice(values);
+            }
+            index += 1;
+        });
+    }
+
+    /// The first layer, in forward order, whose buffers are non-finite.
+    fn first_non_finite_buffer(&mut self) -> Option<String> {
+        let mut leaves: Vec<&mut dyn Layer> = Vec::new();
+        collect_leaves(&mut self.body.layers, &mut leaves);
+        for layer in leaves {
+            let mut finite = true;
+            layer.visit_buffers(&mut |b| finite &= vector::all_finite(&b.value));
+            if !finite {
+                return Some(layer.name().to_string());
+            }
+        }
+        None
+    }
+
     /// Asks every layer whether it can train on `batch` examples (BatchNorm needs two).
     fn check_training_batch(&mut self, op: &str, batch: usize) -> Result<()> {
         let mut leaves: Vec<&mut dyn Layer> = Vec::new();
@@ -261,21 +323,27 @@ impl Model {
     /// The guard, clipping and the optimiser step on the gradients in every `grad` (from
     /// [`Model::compute_gradients`], or averaged across workers and written back).
     ///
-    /// The guard refuses a step, changing no parameter and no optimiser state, when the loss
-    /// as reported (f32: an f64 loss beyond f32's range reads as Infinity) or the gradient
-    /// norm is non-finite, or when the update itself would leave a parameter or a moment
-    /// non-finite (a huge weight times a large learning rate): the update is tried on copies
-    /// before it is made.
+    /// The guard refuses a step, changing no parameter, no buffer and no optimiser state,
+    /// when the loss as reported (f32: an f64 loss beyond f32's range reads as Infinity) or
+    /// the gradient norm is non-finite, when the forward pass left a running statistic
+    /// non-finite (it is put back), or when the update itself would leave a parameter or a
+    /// moment non-finite (a huge weight times a large learning rate): the update is tried on
+    /// copies before it is made.
     pub fn apply_gradients(&mut self, losses: LossReport) -> StepReport {
-        if !(losses.loss as f32).is_finite() || !losses.grad_norm.is_finite() {
-            let at = self.first_non_finite(losses.loss);
-            return StepReport { losses, applied: false, non_finite_at: Some(at) };
+        let at = if !(losses.loss as f32).is_finite() || !losses.grad_norm.is_finite() {
+            Some(self.first_non_finite(losses.loss))
+        } else if let Some(layer) = self.first_non_finite_buffer() {
+            Some(layer)
+        } else {
+            let clip = self.clip;
+            clip.apply(&mut self.params_mut(), losses.grad_norm);
+            self.first_non_finite_update()
+        };
+        if at.is_some() {
+            self.restore_buffers();
+            return StepReport { losses, applied: false, non_finite_at: at };
         }
-        let clip = self.clip;
-        clip.apply(&mut self.params_mut(), losses.grad_norm);
-        if let Some(at) = self.first_non_finite_update() {
-            return StepReport { losses, applied: false, non_finite_at: Some(at) };
-        }
+        self.buffers_saved = false;
         let mut optimizer = self.optimizer.clone();
         optimizer.step(&mut self.params_mut());
         self.optimizer = optimizer;
