@@ -123,6 +123,9 @@ describe('safetensors: malformed files are typed errors naming the field', () =>
     ['a gap between tensors', () => fileWith({ a: entry([1], 0, 4), b: entry([1], 8, 12) }, 12), 'b.data_offsets', /gap/],
     ['trailing bytes', () => fileWith({ a: entry([1], 0, 4) }, 8), 'bytes', /8 bytes/],
     ['metadata that is not strings', () => fileWith({ __metadata__: { n: 1 } }, 0), '__metadata__.n', /string/],
+    ['a dtype inherited from Object.prototype', () => fileWith({ a: entry([1], 0, 4, 'toString') }, 4), 'a.dtype', /"toString"/],
+    // The header may fill the file exactly (below), not one byte more.
+    ['a header one byte longer than the file', () => { const b = encodeSafetensors({}); new DataView(b.buffer).setBigUint64(0, BigInt(b.length - 7), true); return b; }, 'header length', /at most the 8 bytes after it/],
   ];
   for (const [what, make, arg, actual] of cases) {
     it(what, () => {
@@ -133,8 +136,53 @@ describe('safetensors: malformed files are typed errors naming the field', () =>
       expect(`${error.expected} / ${error.actual}`).toMatch(actual);
     });
   }
+  it('takes a header that fills the file exactly', () => {
+    const empty = encodeSafetensors({});
+    expect(empty.length).toBe(16);
+    expect(new DataView(empty.buffer).getBigUint64(0, true)).toBe(8n);
+    expect(Object.keys(decodeSafetensors(empty))).toEqual([]);
+  });
+
+  it('bounds the header at 100,000,000 bytes, as the reference implementation', () => {
+    const bytes = new Uint8Array(8 + 100_000_001);
+    const view = new DataView(bytes.buffer);
+    view.setBigUint64(0, 100_000_001n, true);
+    const error = errorOf(() => decodeSafetensors(bytes));
+    expect([error.arg, error.expected]).toEqual(['header length', 'a length at most 100000000']);
+    // At the bound the header is read (zeros are not JSON).
+    view.setBigUint64(0, 100_000_000n, true);
+    expect(errorOf(() => decodeSafetensors(bytes)).arg).toBe('header');
+  });
+
   it('rejects what is not a Uint8Array', () => {
     expect(errorOf(() => decodeSafetensors([1, 2, 3] as unknown as Uint8Array)).arg).toBe('bytes');
+  });
+});
+
+describe('safetensors: names that are Object.prototype keys', () => {
+  const own = (name: string, value: unknown) => Object.defineProperty({}, name, { value, enumerable: true }) as Record<string, { shape: number[]; data: number[] }>;
+
+  it("decodes a tensor named '__proto__' as an own entry, without touching any prototype", () => {
+    const bytes = encodeSafetensors(own('__proto__', { shape: [2], data: [1, 2] }), own('__proto__', 'meta') as unknown as Record<string, string>);
+    const decoded = decodeSafetensors(bytes);
+    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+    expect(Object.keys(decoded)).toEqual(['__proto__']);
+    expect(Object.getOwnPropertyDescriptor(decoded, '__proto__')?.value).toEqual({ shape: [2], data: new Float32Array([1, 2]) });
+    const metadata = safetensorsMetadata(bytes);
+    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(metadata, '__proto__')?.value).toBe('meta');
+    expect(({} as Record<string, unknown>).shape).toBeUndefined();
+  });
+
+  it("refuses a '__proto__' tensor on a strict load and leaves the model unchanged", async () => {
+    const model = await createModel({ input: [2], layers: [{ type: 'dense', units: 1 }], loss: 'mse' });
+    const state = model.stateDict();
+    const withProto = Object.assign(own('__proto__', { shape: [1], data: [5] }), state);
+    const before = model.saveSafetensors();
+    const error = errorOf(() => model.loadSafetensors(encodeSafetensors(withProto)));
+    expect([error.code, error.arg]).toEqual(['InvalidArgument', '__proto__']);
+    expect(Buffer.from(model.saveSafetensors()).equals(Buffer.from(before))).toBe(true);
+    model.dispose();
   });
 });
 

@@ -180,6 +180,23 @@ describe('errors', () => {
     await expect(worker.fit({ x, y }, { epochs: 1, batchSize: 4, progressEvery: 0 })).rejects.toMatchObject({ code: 'InvalidArgument', arg: 'progressEvery' });
   });
 
+  it('take the tensors a Model takes: extra fields (a function, say) are not sent, non-numbers are typed errors', async () => {
+    const worker = await trainer(SPEC, { seed: 1 });
+    const model = await createModel(SPEC, { seed: 1 });
+    const x = { shape: [2, 12], data: new Float32Array(24).fill(0.5), describe: () => 'a batch' };
+    const y = { shape: [2], data: new Int32Array([0, 2]), onDone() {} };
+    expect(await worker.trainStep(x, y)).toEqual(model.trainStep(x, y));
+    expect((await worker.predict(x)).data).toEqual(model.predict(x).data);
+    expect((await worker.gradients(x, y)).loss).toBe(model.gradients(x, y).loss);
+    const state = Object.fromEntries(Object.entries(model.stateDict()).map(([name, t]) => [name, { ...t, note: () => name }]));
+    await worker.loadStateDict(state);
+    expect(hashState(await worker.stateDict())).toBe(hashState(model.stateDict()));
+    await expectRejection(worker.trainStep({ shape: [1, 12], data: [() => 1, ...new Array(11).fill(0)] as never }, { shape: [1], data: [0] }), 'InvalidArgument', 'x.data');
+    await expectRejection(worker.predict({ shape: [1, 12] } as never), 'InvalidArgument', 'x.data');
+    await expectRejection(worker.loadStateDict(null as never), 'InvalidArgument', 'dict');
+    model.dispose();
+  });
+
   it('in a batch inside an epoch reject fit and leave every replica on the same step', async () => {
     // Plain SGD: the optimiser holds no state outside the state dict.
     const spec: ModelSpec = { ...SPEC, optimizer: { type: 'sgd', lr: 0.1 } };

@@ -40,6 +40,14 @@ function byCodePoint(a: string, b: string): number {
   return left.length - right.length;
 }
 
+/**
+ * Sets `record[key]` as an own property: plain assignment of `__proto__` would replace the
+ * object's prototype instead (and a tensor of that name would vanish from the dict).
+ */
+function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function isShape(shape: unknown): shape is number[] {
   return Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0);
 }
@@ -131,13 +139,13 @@ function readHeader(op: string, bytes: Uint8Array): { entries: Entry[]; metadata
       if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) malformed(op, METADATA_KEY, 'an object of strings', describe(raw));
       for (const [key, value] of Object.entries(raw)) {
         if (typeof value !== 'string') malformed(op, `${METADATA_KEY}.${key}`, 'a string', describe(value));
-        metadata[key] = value;
+        setOwn(metadata, key, value);
       }
       continue;
     }
     if (typeof raw !== 'object' || raw === null) malformed(op, name, '{dtype, shape, data_offsets}', describe(raw));
     const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) malformed(op, `${name}.dtype`, `one of ${Object.keys(DTYPE_BYTES).join(', ')}`, describe(dtype));
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) malformed(op, `${name}.dtype`, `one of ${Object.keys(DTYPE_BYTES).join(', ')}`, describe(dtype));
     if (!isShape(shape)) malformed(op, `${name}.shape`, 'an array of non-negative integers', describe(shape));
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       malformed(op, `${name}.data_offsets`, '[begin, end] with non-negative integers', describe(offsets));
@@ -204,7 +212,7 @@ export function decodeSafetensors(bytes: Uint8Array): StateDict {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tensors: StateDict = {};
   for (const entry of [...entries].sort((a, b) => byCodePoint(a.name, b.name))) {
-    tensors[entry.name] = { shape: entry.shape, data: readValues(view, entry, bufferStart) };
+    setOwn(tensors, entry.name, { shape: entry.shape, data: readValues(view, entry, bufferStart) });
   }
   return tensors;
 }

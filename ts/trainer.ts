@@ -27,7 +27,7 @@ import { GradientExchange, GradientLayout, SharedExchange, TransferExchange, gra
 import { holdsClasses, type GradientsResult, type LayerDiagnostics, type StateDict, type StepResult, type TensorData, type TensorLike } from './model.js';
 import { RunControl } from './run-control.js';
 import { validateSpec, type ModelSpec } from './spec.js';
-import { EpochTally, rowsOf, type Dataset, type EpochResult, type EvaluateResult, type History, type StepProgress } from './training.js';
+import { EpochTally, checkFitOptions, checkTensor, rowsOf, type Dataset, type EpochResult, type EvaluateResult, type History, type StepProgress } from './training.js';
 import { init, type WasmSource } from './wasm.js';
 import { reportsProgress, type BatchSource, type DatasetTransfer, type EpochReply, type ModelDescription, type RemoteTrainerWorker, type StepReply, type StepRequest } from './worker-protocol.js';
 import * as Comlink from 'comlink';
@@ -92,6 +92,28 @@ interface CompletedStep {
   tag: StepTag;
   result: StepResult;
   diagnostics?: LayerDiagnostics[];
+}
+
+/**
+ * A tensor as plain data for a worker: its shape and numbers only. postMessage clones every
+ * field, so one the model ignores (a function, say) would throw a DOMException instead of
+ * reaching the model; the model checks the numbers themselves.
+ */
+function cloneable(op: string, arg: string, value: unknown): TensorLike {
+  const { shape, data } = checkTensor(op, arg, value);
+  if (ArrayBuffer.isView(data)) return { shape: [...shape], data };
+  const values = Array.from(data);
+  const bad = values.findIndex((v) => typeof v !== 'number');
+  if (bad >= 0) invalidArgument(op, `${arg}.data`, 'numbers', `${describe(values[bad])} at index ${bad}`);
+  return { shape: [...shape], data: values };
+}
+
+/** Every tensor of a state dict as {@link cloneable} data. */
+function cloneableDict(op: string, dict: unknown): Record<string, TensorLike> {
+  if (typeof dict !== 'object' || dict === null) invalidArgument(op, 'dict', 'a record of tensors', describe(dict));
+  const plain: Record<string, TensorLike> = {};
+  for (const [name, tensor] of Object.entries(dict)) Object.defineProperty(plain, name, { value: cloneable(op, name, tensor), enumerable: true, writable: true, configurable: true });
+  return plain;
 }
 
 /** Rows `[start, end)` of an explicit batch whose rows hold `xRow` and `yRow` values. */
@@ -311,10 +333,11 @@ export class Trainer {
   }
 
   /** The batch sources of an explicit batch: the whole batch, or one shard per worker. */
-  private explicitSources(x: TensorLike, y: TensorLike): BatchSource[] {
-    if (this.workers === 1) return [{ x, y }];
-    const { count, xRow, yRow } = rowsOf('trainStep', { x, y });
-    return shardsOf(0, count, this.workers).map(([from, to]) => sliceRows(x, y, xRow, yRow, from, to));
+  private explicitSources(op: string, x: TensorLike, y: TensorLike): BatchSource[] {
+    const [plainX, plainY] = [cloneable(op, 'x', x), cloneable(op, 'y', y)];
+    if (this.workers === 1) return [{ x: plainX, y: plainY }];
+    const { count, xRow, yRow } = rowsOf(op, { x: plainX, y: plainY });
+    return shardsOf(0, count, this.workers).map(([from, to]) => sliceRows(plainX, plainY, xRow, yRow, from, to));
   }
 
   /** Sends a dataset once to the given workers (default all): one shared copy, or a transferred copy each. */
@@ -349,9 +372,7 @@ export class Trainer {
    * One worker gives exactly `Model.fit`'s result for the same seed.
    */
   async fit(data: Dataset, options: TrainerFitOptions): Promise<History> {
-    const { epochs, batchSize } = options;
-    if (!Number.isInteger(epochs) || epochs < 0) invalidArgument('fit', 'epochs', 'a non-negative integer', describe(epochs));
-    if (!Number.isInteger(batchSize) || batchSize < 1) invalidArgument('fit', 'batchSize', 'a positive integer', describe(batchSize));
+    const { shuffle, seed } = checkFitOptions('fit', options);
     const every = options.progressEvery ?? 1;
     if (!Number.isInteger(every) || every < 1) invalidArgument('fit', 'progressEvery', 'a positive integer', describe(every));
     const { count } = rowsOf('fit', data);
@@ -362,7 +383,7 @@ export class Trainer {
     const raise = () => this.control?.requestStop();
     options.signal?.addEventListener('abort', raise);
     try {
-      dataset = await this.hold(data, options.shuffle ?? true, options.seed ?? 0);
+      dataset = await this.hold(data, shuffle, seed);
       if (options.validationData) validation = await this.hold(options.validationData, false, 0, [0]);
       return await this.epochs(dataset, validation, count, options);
     } finally {
@@ -462,15 +483,18 @@ export class Trainer {
   async trainStep(x: TensorLike, y: TensorLike): Promise<StepResult> {
     this.idle('trainStep');
     const tag: StepTag = { step: 0, last: false, report: false, diagnostics: false };
-    const completed = [...(await this.step(this.explicitSources(x, y), tag)), ...(await this.flush())];
+    const completed = [...(await this.step(this.explicitSources('trainStep', x, y), tag)), ...(await this.flush())];
     return completed[0].result;
   }
 
   /** The gradient of the total loss for every parameter (data parallel: the row-weighted average of the shards'). */
   async gradients(x: TensorLike, y: TensorLike): Promise<GradientsResult> {
     this.idle('gradients');
-    if (!this.exchange) return this.first('gradients', (remote) => remote.gradients(x, y));
-    const sources = this.explicitSources(x, y);
+    if (!this.exchange) {
+      const [plainX, plainY] = [cloneable('gradients', 'x', x), cloneable('gradients', 'y', y)];
+      return this.first('gradients', (remote) => remote.gradients(plainX, plainY));
+    }
+    const sources = this.explicitSources('gradients', x, y);
     const bank = this.exchange.nextBank();
     const replies = await this.send(sources.map((source) => ({ batch: { source, mode: 'gradients', bank } })));
     const contributions: (Contribution | undefined)[] = replies.map((reply) => reply.gradients);
@@ -481,7 +505,8 @@ export class Trainer {
 
   /** Inference on worker 0: the last layer's raw output. */
   async predict(x: TensorLike): Promise<TensorData> {
-    return this.first('predict', (remote) => remote.predict(x));
+    const plain = cloneable('predict', 'x', x);
+    return this.first('predict', (remote) => remote.predict(plain));
   }
 
   /** Mean data loss and arg-max accuracy over a dataset (on worker 0). */
@@ -503,7 +528,8 @@ export class Trainer {
   /** Replaces every parameter and buffer in every replica; names and shapes must match exactly. */
   async loadStateDict(dict: Record<string, TensorLike>): Promise<void> {
     this.live('loadStateDict');
-    await this.all((remote) => remote.loadStateDict(dict));
+    const plain = cloneableDict('loadStateDict', dict);
+    await this.all((remote) => remote.loadStateDict(plain));
   }
 
   /** Training mode (batch statistics) or evaluation mode, in every replica. */

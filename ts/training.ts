@@ -68,15 +68,38 @@ export interface History {
   stopped: boolean;
 }
 
+/** Checks that `value` is a tensor `{shape, data}`: a shape of non-negative integers, and array-like data. */
+export function checkTensor(op: string, arg: string, value: unknown): TensorLike {
+  if (typeof value !== 'object' || value === null) invalidArgument(op, arg, 'a tensor {shape, data}', describe(value));
+  const { shape, data } = value as Partial<TensorLike>;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) invalidArgument(op, `${arg}.shape`, 'an array of non-negative integers', describe(shape));
+  if (typeof data !== 'object' || data === null || !Number.isSafeInteger((data as ArrayLike<number>).length)) {
+    invalidArgument(op, `${arg}.data`, 'a typed array or array of numbers', describe(data));
+  }
+  return { shape, data };
+}
+
 /** Validates a dataset's shapes: its row count and the values per row of `x` and `y`. */
 export function rowsOf(op: string, data: Dataset): { count: number; xRow: number; yRow: number } {
   if (typeof data !== 'object' || data === null) invalidArgument(op, 'data', '{x, y}', describe(data));
-  const { x, y } = data;
-  const count = x?.shape?.[0];
-  if (!Number.isInteger(count) || count < 1) invalidArgument(op, 'data.x', 'a tensor [N, ...] with N ≥ 1', describe(x?.shape));
-  if (y?.shape?.[0] !== count) shapeMismatch(op, 'data.y', `[${count}, ...] (one row per example)`, shapeString((y?.shape ?? []) as number[]));
+  const x = checkTensor(op, 'data.x', data.x);
+  const y = checkTensor(op, 'data.y', data.y);
+  const count = x.shape[0];
+  if (!Number.isInteger(count) || count < 1) invalidArgument(op, 'data.x', 'a tensor [N, ...] with N ≥ 1', describe(x.shape));
+  if (y.shape[0] !== count) shapeMismatch(op, 'data.y', `[${count}, ...] (one row per example)`, shapeString(y.shape as number[]));
   if (x.data.length % count !== 0 || y.data.length % count !== 0) invalidArgument(op, 'data', 'data lengths that match the shapes', `${x.data.length} and ${y.data.length}`);
   return { count, xRow: x.data.length / count, yRow: y.data.length / count };
+}
+
+/** The options `fit` and the worker trainer's `fit` share, checked, with their defaults. */
+export function checkFitOptions(op: string, options: unknown): { epochs: number; batchSize: number; shuffle: boolean; seed: number } {
+  if (typeof options !== 'object' || options === null) invalidArgument(op, 'options', '{epochs, batchSize, ...}', describe(options));
+  const { epochs, batchSize, shuffle = true, seed = 0 } = options as Partial<FitOptions>;
+  if (!Number.isInteger(epochs) || (epochs as number) < 0) invalidArgument(op, 'epochs', 'a non-negative integer', describe(epochs));
+  if (!Number.isInteger(batchSize) || (batchSize as number) < 1) invalidArgument(op, 'batchSize', 'a positive integer', describe(batchSize));
+  if (typeof shuffle !== 'boolean') invalidArgument(op, 'shuffle', 'a boolean', describe(shuffle));
+  if (!Number.isSafeInteger(seed) || seed < 0) invalidArgument(op, 'seed', 'a non-negative safe integer', describe(seed));
+  return { epochs: epochs as number, batchSize: batchSize as number, shuffle, seed };
 }
 
 /**
@@ -130,9 +153,18 @@ function identityOrder(count: number): Int32Array {
   return order;
 }
 
+/**
+ * The seed of one epoch's permutation: `seed · 1,000,003 + epoch`, exactly and mod 2^53, so
+ * every epoch gets its own safe-integer seed (as a float product, a large seed would round
+ * neighbouring epochs to the same one, or past 2^53).
+ */
+export function epochSeed(seed: number, epoch: number): number {
+  return Number((BigInt(seed) * 1_000_003n + BigInt(epoch)) % 2n ** 53n);
+}
+
 /** The row order of one epoch: a seeded permutation, or 0..count-1 without shuffling (shared with the worker trainer). */
 export function epochOrder(model: Model, count: number, epoch: number, shuffle: boolean, seed: number): Int32Array {
-  return shuffle ? model.permutation(count, seed * 1_000_003 + epoch) : identityOrder(count);
+  return shuffle ? model.permutation(count, epochSeed(seed, epoch)) : identityOrder(count);
 }
 
 /** One epoch's result as its steps complete: the steps, the refused ones, the mean loss of the applied ones. */
@@ -165,12 +197,8 @@ export class EpochTally {
 
 /** Trains `model` on `data` for `epochs` epochs of mini-batches. */
 export function fit(model: Model, data: Dataset, options: FitOptions): History {
-  const { epochs, batchSize } = options;
-  if (!Number.isInteger(epochs) || epochs < 0) invalidArgument('fit', 'epochs', 'a non-negative integer', describe(epochs));
-  if (!Number.isInteger(batchSize) || batchSize < 1) invalidArgument('fit', 'batchSize', 'a positive integer', describe(batchSize));
+  const { epochs, batchSize, shuffle, seed } = checkFitOptions('fit', options);
   const { count } = rowsOf('fit', data);
-  const shuffle = options.shuffle ?? true;
-  const seed = options.seed ?? 0;
   const when = options.diagnostics ?? 'epoch';
   const dropLast = options.dropLast ?? false;
   const stepsPerEpoch = dropLast ? Math.floor(count / batchSize) : Math.ceil(count / batchSize);
@@ -197,6 +225,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): History {
 
 /** Mean data loss over `data` in evaluation mode, and arg-max accuracy where it applies. */
 export function evaluate(model: Model, data: Dataset, options: { batchSize?: number } = {}): EvaluateResult {
+  if (typeof options !== 'object' || options === null) invalidArgument('evaluate', 'options', '{batchSize?}', describe(options));
   const batchSize = options.batchSize ?? 256;
   if (!Number.isInteger(batchSize) || batchSize < 1) invalidArgument('evaluate', 'batchSize', 'a positive integer', describe(batchSize));
   const { count } = rowsOf('evaluate', data);

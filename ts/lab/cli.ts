@@ -3,74 +3,20 @@
  * `gradlab lab [experiment…] [--quick] [--seed N] [--json] [--out DIR] [--workers N]`: runs the
  * lab's experiments in worker threads, prints their tables (or JSON), writes the HTML report.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
-import { EXPERIMENT_NAMES, type ExperimentName } from './experiment.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type ExperimentName } from './experiment.js';
 import { experiments } from './experiments/index.js';
+import { USAGE, UsageError, parseArgs, prepareOutput, type LabOptions } from './options.js';
 import { runInWorkers } from './pool.js';
 import { Progress } from './progress.js';
 import { renderReport, type ReportSection } from './report.js';
 import { renderTable } from './table.js';
 
-const USAGE = `usage: gradlab lab [experiment…] [options]
-
-experiments: ${EXPERIMENT_NAMES.join(', ')} (default: all)
-
-options:
-  --quick        a reduced version of everything (under a minute on 2 cores)
-  --seed N       seed of every run (default 1)
-  --json         print one JSON document per experiment to stdout, nothing else
-  --out DIR      write report.html and one JSON file per experiment into DIR
-  --workers N    worker threads (default: the number of cores)
-  -h, --help     this message`;
-
-export interface LabOptions {
-  names: ExperimentName[];
-  quick: boolean;
-  seed: number;
-  json: boolean;
-  out?: string;
-  workers: number;
-}
-
-class UsageError extends Error {}
-
-export function parseArgs(argv: string[]): LabOptions | 'help' {
-  const args = [...argv];
-  if (args[0] === '-h' || args[0] === '--help') return 'help';
-  if (args.shift() !== 'lab') throw new UsageError("the first argument must be the command 'lab'");
-  const options: LabOptions = { names: [], quick: false, seed: 1, json: false, workers: availableParallelism() };
-  const value = (flag: string): string => {
-    const v = args.shift();
-    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-    return v;
-  };
-  const integer = (flag: string, min: number): number => {
-    const text = value(flag);
-    const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}, got '${text}'`);
-    return n;
-  };
-  while (args.length > 0) {
-    const arg = args.shift() as string;
-    if (arg === '-h' || arg === '--help') return 'help';
-    else if (arg === '--quick') options.quick = true;
-    else if (arg === '--json') options.json = true;
-    else if (arg === '--seed') options.seed = integer('--seed', 0);
-    else if (arg === '--workers') options.workers = integer('--workers', 1);
-    else if (arg === '--out') options.out = value('--out');
-    else if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);
-    else if ((EXPERIMENT_NAMES as readonly string[]).includes(arg)) options.names.push(arg as ExperimentName);
-    else throw new UsageError(`unknown experiment '${arg}' (experiments: ${EXPERIMENT_NAMES.join(', ')})`);
-  }
-  if (options.names.length === 0) options.names = [...EXPERIMENT_NAMES];
-  return options;
-}
-
 export async function runLab(options: LabOptions): Promise<void> {
   const missing = options.names.filter((name) => experiments[name] === undefined);
   if (missing.length > 0) throw new UsageError(`experiments not available in this build: ${missing.join(', ')}`);
+  const dir = options.out === undefined ? undefined : await prepareOutput(options.out);
   const progress = new Progress();
   const results = new Map<ExperimentName, { experiment: ExperimentName }>();
   const started = Date.now();
@@ -88,9 +34,7 @@ export async function runLab(options: LabOptions): Promise<void> {
       for (const table of experiment.tables(result)) process.stdout.write(`${renderTable(table)}\n\n`);
     }
   }
-  if (options.out) {
-    const dir = resolve(options.out);
-    await mkdir(dir, { recursive: true });
+  if (dir !== undefined) {
     const date = new Date().toISOString();
     await writeFile(join(dir, 'report.html'), renderReport(sections, { seed: options.seed, quick: options.quick, date }));
     for (const { experiment, result } of sections) await writeFile(join(dir, `${experiment.name}.json`), `${JSON.stringify(result, null, 2)}\n`);

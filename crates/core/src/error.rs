@@ -16,6 +16,10 @@ pub enum Error {
     NonFinite { op: String, layer: String, what: String },
     /// A request for more memory than the core allows itself.
     TooLarge { op: String, arg: String, requested: u64, limit: u64 },
+    /// An allocation within the limits that the instance could not satisfy: its memory is
+    /// exhausted. JavaScript sees the code `TooLarge` too (the request is too large for the
+    /// memory left); the message says which.
+    OutOfMemory { op: String, arg: String, requested: u64 },
     /// A call that is valid in general but not in the object's current state.
     InvalidState { op: String, message: String },
     /// A model spec field (`path`, e.g. `layers[2].units`) that breaks the spec's rules.
@@ -47,7 +51,7 @@ impl Error {
             Error::ShapeMismatch { .. } => "ShapeMismatch",
             Error::InvalidHandle { .. } => "InvalidHandle",
             Error::NonFinite { .. } => "NonFinite",
-            Error::TooLarge { .. } => "TooLarge",
+            Error::TooLarge { .. } | Error::OutOfMemory { .. } => "TooLarge",
             Error::InvalidState { .. } => "InvalidState",
             Error::InvalidSpec { .. } => "InvalidSpec",
         }
@@ -60,6 +64,7 @@ impl Error {
             | Error::InvalidHandle { op, .. }
             | Error::NonFinite { op, .. }
             | Error::TooLarge { op, .. }
+            | Error::OutOfMemory { op, .. }
             | Error::InvalidState { op, .. } => op,
             Error::InvalidSpec { .. } => SPEC_OP,
         }
@@ -82,6 +87,11 @@ impl Error {
             Error::TooLarge { arg, requested, limit, .. } => {
                 fields.push(("arg", arg.clone()));
                 fields.push(("expected", format!("at most {}", limit)));
+                fields.push(("actual", requested.to_string()));
+            }
+            Error::OutOfMemory { arg, requested, .. } => {
+                fields.push(("arg", arg.clone()));
+                fields.push(("expected", "what the instance's memory still holds".into()));
                 fields.push(("actual", requested.to_string()));
             }
             Error::InvalidState { .. } => {}
@@ -110,6 +120,11 @@ impl fmt::Display for Error {
             Error::TooLarge { op, arg, requested, limit } => {
                 write!(f, "{}: '{}' asks for {} elements, more than the limit of {}", op, arg, requested, limit)
             }
+            Error::OutOfMemory { op, arg, requested } => write!(
+                f,
+                "{}: '{}' needs {} more values, but the instance is out of memory (dispose of models or tensors no longer needed, or use smaller batches)",
+                op, arg, requested
+            ),
             Error::InvalidState { op, message } => write!(f, "{}: {}", op, message),
             Error::InvalidSpec { path, expected, actual } => write!(f, "{}: spec.{} must be {}, got {}", SPEC_OP, path, expected, actual),
         }
@@ -193,5 +208,16 @@ mod tests {
         for (value, text) in cases {
             assert_eq!(js_number(value), text);
         }
+    }
+
+    #[test]
+    fn out_of_memory_is_too_large_for_javascript_and_says_why() {
+        let limit = Error::TooLarge { op: "tensor".into(), arg: "shape".into(), requested: 1 << 29, limit: 1 << 28 };
+        let memory = Error::OutOfMemory { op: "tensor".into(), arg: "shape".into(), requested: 1 << 28 };
+        assert_eq!(memory.code(), limit.code());
+        assert!(limit.to_string().contains("more than the limit of 268435456"), "{}", limit);
+        assert!(memory.to_string().contains("268435456 more values, but the instance is out of memory"), "{}", memory);
+        assert!(!memory.to_string().contains("limit"), "{}", memory);
+        assert!(memory.to_json().contains("\"arg\":\"shape\"") && memory.to_json().contains("\"actual\":\"268435456\""));
     }
 }

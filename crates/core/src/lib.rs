@@ -6,6 +6,7 @@
 //! - [`pretrain`]: restricted Boltzmann machines (CD-k) for greedy layer-wise pretraining.
 //! - [`tasks`]: seeded long-range sequence tasks (the adding problem, remember the first symbol).
 //! - [`error`]: the one error type every fallible path returns.
+//! - [`size`]: checked size arithmetic and fallible allocation for sizes from outside.
 
 pub mod autograd;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod kernels;
 pub mod nn;
 pub mod pretrain;
 pub mod rng;
+pub mod size;
 pub mod tasks;
 pub mod tensor;
 

@@ -1,11 +1,13 @@
 //! The f32 tensor of the eager API: a shape and a contiguous row-major buffer.
 //!
 //! Every constructor that takes a shape from outside validates it: the element count is a
-//! checked product, at most [`MAX_ELEMENTS`], and the rank at most [`MAX_RANK`]. Buffers are
-//! reserved fallibly, so a request the instance cannot satisfy becomes `Error::TooLarge`
-//! instead of an allocation failure, which would abort a WebAssembly instance.
+//! checked product ([`Count`]), at most [`MAX_ELEMENTS`], and the rank at most [`MAX_RANK`].
+//! Buffers are reserved fallibly, so a request the instance cannot satisfy becomes
+//! `Error::OutOfMemory` instead of an allocation failure, which would abort a WebAssembly
+//! instance.
 
 use crate::error::{shape_str, Error, Result};
+use crate::size::{self, Count};
 
 /// The most elements one tensor may hold (2^28 f32 = 1 GiB).
 pub const MAX_ELEMENTS: usize = 1 << 28;
@@ -51,9 +53,7 @@ impl Tensor {
     /// A tensor of `shape` filled with `value`; `op` names the caller in errors.
     pub fn full(op: &str, shape: Vec<usize>, value: f32) -> Result<Tensor> {
         let count = element_count(op, "shape", &shape)?;
-        let mut data = Vec::new();
-        data.try_reserve_exact(count).map_err(|_| out_of_memory(op, count))?;
-        data.resize(count, value);
+        let data = size::filled(op, "shape", count, || value)?;
         Ok(Tensor { shape, data })
     }
 
@@ -112,28 +112,11 @@ pub fn element_count(op: &str, arg: &str, shape: &[usize]) -> Result<usize> {
     if shape.len() > MAX_RANK {
         return Err(Error::invalid(op, arg, format!("at most {} dimensions", MAX_RANK), shape_str(shape)));
     }
-    let too_large = || Error::TooLarge {
-        op: op.into(),
-        arg: arg.into(),
-        requested: shape.iter().fold(1u64, |acc, &d| acc.saturating_mul(d as u64)),
-        limit: MAX_ELEMENTS as u64,
-    };
-    let mut count: usize = 1;
-    for &dim in shape {
-        count = count.checked_mul(dim).ok_or_else(too_large)?;
-    }
-    if count > MAX_ELEMENTS {
-        return Err(too_large());
-    }
-    Ok(count)
+    Count::product(shape).at_most(op, arg, MAX_ELEMENTS)
 }
 
 fn length_mismatch(shape: &[usize], count: usize, length: usize) -> Error {
     Error::shape("tensor", "data", format!("{} values for shape {}", count, shape_str(shape)), format!("{} values", length))
-}
-
-fn out_of_memory(op: &str, count: usize) -> Error {
-    Error::TooLarge { op: op.into(), arg: "memory".into(), requested: count as u64, limit: MAX_ELEMENTS as u64 }
 }
 
 #[cfg(test)]

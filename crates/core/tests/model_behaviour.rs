@@ -107,15 +107,18 @@ fn huge_but_finite_gradients_are_not_mistaken_for_non_finite_ones() {
 
 #[test]
 fn a_residual_block_bounds_batches_by_its_nested_layers_workspace() {
-    use gradlab_core::nn::build::build_sequential;
+    use gradlab_core::nn::build::Builder;
     use gradlab_core::nn::recurrent::{CellKind, RecurrentOptions};
     let lstm = LayerConfig::Recurrent {
         name: None,
         options: RecurrentOptions { cell: CellKind::Lstm, units: 8, return_sequences: true, forget_bias: 0.0, bptt_steps: None },
     };
     let block = LayerConfig::Residual { name: None, layers: vec![lstm] };
-    let built = build_sequential(&[block], &[50, 8], "", "layers", &mut Rng::new(0)).unwrap();
+    let built = Builder::new(&mut Rng::new(0)).sequential(&[block], &[50, 8], "", "layers").unwrap();
     let workspace = built.layers[0].workspace_per_example();
-    assert_eq!(workspace, CellKind::Lstm.workspace_per_example(50, 8));
-    assert!(workspace > 50 * 8, "the LSTM's saved states exceed its output");
+    // The LSTM's saved states, its output [50, 8], the body's two gradient buffers and ∂L/∂x
+    // through the body.
+    let lstm = CellKind::Lstm.workspace_per_example(50, 8);
+    assert_eq!(workspace, lstm.plus(400).plus(2 * 400).plus(400));
+    assert!(lstm.get() > 50 * 8, "the LSTM's saved states exceed its output");
 }

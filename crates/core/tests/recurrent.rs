@@ -144,7 +144,7 @@ fn grads_of(layer: &mut Recurrent) -> Vec<Vec<f32>> {
 fn check_against_reference(cell: CellKind, return_sequences: bool, steps: usize, window: Option<usize>) {
     let (batch, features, units) = (2, 3, 4);
     let mut rng = Rng::new(steps as u64 + 17 * window.unwrap_or(0) as u64);
-    let mut layer = Recurrent::new("r".into(), &[steps, features], options(cell, units, return_sequences, window), &mut rng);
+    let mut layer = Recurrent::new("r".into(), &[steps, features], options(cell, units, return_sequences, window), &mut rng).unwrap();
     let x = random(&mut rng, batch * steps * features, 1.0);
     let output_len = if return_sequences { steps * units } else { units };
     let coefficients = random(&mut rng, batch * output_len, 1.0);
@@ -254,11 +254,14 @@ fn bad_specs_and_inputs_are_typed_errors() {
     }
     assert_eq!(model.predict(&[0.5; 30], 2).len(), 8);
 
-    // The saved states of a long sequence bound the batch, not just the layer's output.
+    // The saved states of a long sequence bound the batch, not just the layer's output: per
+    // example 1000 steps × (3·4H + 3H) + 2H of LSTM workspace, its output H, two gradient
+    // buffers and ∂L/∂output of H each: 15,006,000 values, so 17 examples fit in 2^28 and 18
+    // do not.
     let model = Model::new(config(vec![1000, 1], vec![recurrent(options(CellKind::Lstm, 1000, false, None))], Clip::default()), 0).unwrap();
-    assert!(model.check_input("predict", &vec![0.0; 1000], &[1, 1000, 1]).is_ok());
-    let err = model.check_input("predict", &vec![0.0; 10_000], &[10, 1000, 1]).unwrap_err();
-    assert_eq!(err.code(), "TooLarge");
+    assert!(model.check_input("predict", &vec![0.0; 17_000], &[17, 1000, 1]).is_ok());
+    let err = model.check_input("predict", &vec![0.0; 18_000], &[18, 1000, 1]).unwrap_err();
+    assert_eq!((err.code(), err.to_string().contains("asks for 270108000 elements")), ("TooLarge", true), "{}", err);
 }
 
 /// ∂L/∂h_t of a small-weight tanh RNN shrinks going back in time; the LSTM with a forget

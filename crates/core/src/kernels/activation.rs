@@ -5,7 +5,7 @@
 //! whichever of `x` and `y` is cheaper. Softmax works on rows of length `cols`.
 
 use super::exp::Exp;
-use super::lanes::{fold, map1, map2, map3, update_each, F32x4};
+use super::lanes::{fold, map1, map1_sum, map2, map3, update_each, F32x4};
 use super::vector;
 
 /// Which elementwise function; the learned PReLU slope is passed as `LeakyRelu(alpha)`.
@@ -27,15 +27,15 @@ pub fn forward(kind: Kind, x: &[f32], y: &mut [f32]) {
         Kind::Identity => y.copy_from_slice(x),
         Kind::Sigmoid => map1(x, y, |x| exp.sigmoid(x)),
         Kind::Tanh => map1(x, y, |x| exp.tanh(x)),
-        // `x > 0 ? x : 0`, so -0 and NaN give +0.
-        Kind::Relu => map1(x, y, |x| x.gt(zero).keep(x)),
+        // `x < 0 ? 0 : x`, as torch.relu: NaN stays NaN (it must reach the guard) and -0 stays -0.
+        Kind::Relu => map1(x, y, |x| x.lt(zero).clear(x)),
         Kind::LeakyRelu(alpha) => {
             let alpha = F32x4::splat(alpha);
             map1(x, y, |x| x.gt(zero).select(x, alpha.mul(x)))
         }
         Kind::Elu(alpha) => {
             let alpha = F32x4::splat(alpha);
-            map1(x, y, |x| x.gt(zero).select(x, alpha.mul(exp.expm1(x))))
+            map1(x, y, |x| exp.elu(x, alpha))
         }
     }
 }
@@ -50,7 +50,8 @@ pub fn backward(kind: Kind, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
         Kind::Sigmoid => map2(y, dy, dx, |y, dy| dy.mul(y).mul(one.sub(y))),
         // tanh' = 1 − y²
         Kind::Tanh => map2(y, dy, dx, |y, dy| dy.mul(one.sub(y.mul(y)))),
-        Kind::Relu => map2(x, dy, dx, |x, dy| x.gt(zero).keep(dy)),
+        // `x ≤ 0 ? 0 : dy`, as PyTorch's threshold_backward: a NaN input passes dy on.
+        Kind::Relu => map2(x, dy, dx, |x, dy| zero.ge(x).clear(dy)),
         Kind::LeakyRelu(alpha) => {
             let alpha = F32x4::splat(alpha);
             map2(x, dy, dx, |x, dy| x.gt(zero).select(dy, alpha.mul(dy)))
@@ -69,7 +70,8 @@ fn row_max(row: &[f32]) -> f32 {
     fold(row, lowest, f32::NEG_INFINITY, F32x4::max, F32x4::max).max_lanes()
 }
 
-/// Row-wise softmax of a row-major matrix with rows of length `cols`, max-subtracted.
+/// Row-wise softmax of a row-major matrix with rows of length `cols`, max-subtracted: one
+/// pass for the maximum, one that writes `e^(x − max)` and sums it, one that scales.
 pub fn softmax_forward(x: &[f32], cols: usize, y: &mut [f32]) {
     if cols == 0 {
         return;
@@ -77,8 +79,8 @@ pub fn softmax_forward(x: &[f32], cols: usize, y: &mut [f32]) {
     let exp = Exp::new();
     for (xr, yr) in x.chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
         let max = F32x4::splat(row_max(xr));
-        map1(xr, yr, |v| exp.exp(v.sub(max)));
-        let inverse = F32x4::splat(1.0 / vector::sum(yr));
+        let total = map1_sum(xr, yr, |v| exp.exp_short(v.sub(max))).sum_lanes();
+        let inverse = F32x4::splat(1.0 / total);
         update_each(yr, |v| v.mul(inverse));
     }
 }
@@ -171,9 +173,13 @@ mod tests {
         assert!(y[0] == 1.0 && y[1] == -1.0 && y[2].is_nan() && y[3].to_bits() == (-0.0f32).to_bits() && y[4] == 0.0);
         forward(Kind::Elu(2.0), &x, &mut y);
         assert!(y[0] == f32::INFINITY && y[1] == -2.0 && y[2].is_nan() && y[3] == 0.0 && y[4] == 0.0);
-        // relu(x) = x > 0 ? x : 0, so NaN and -0 give +0.
+        // torch.relu keeps NaN and -0: [inf, 0, nan, -0, 0].
         forward(Kind::Relu, &x, &mut y);
-        assert!(y[0] == f32::INFINITY && y[2] == 0.0 && y[3].to_bits() == 0);
+        assert!(y[0] == f32::INFINITY && y[1].to_bits() == 0 && y[2].is_nan() && y[3].to_bits() == (-0.0f32).to_bits() && y[4].to_bits() == 0);
+        // Its gradient (torch: x.grad = [1, 0, 1, 0, 0] for dy = 1): NaN passes dy on.
+        let mut dx = [f32::NAN; 5];
+        backward(Kind::Relu, &x, &y, &[1.0; 5], &mut dx);
+        assert_eq!(dx, [1.0, 0.0, 1.0, 0.0, 0.0]);
     }
 
     #[test]
@@ -192,7 +198,7 @@ mod tests {
                         Kind::Identity => dy[i],
                         Kind::Sigmoid => dy[i] * y[i] * (1.0 - y[i]),
                         Kind::Tanh => dy[i] * (1.0 - y[i] * y[i]),
-                        Kind::Relu => if x[i] > 0.0 { dy[i] } else { 0.0 },
+                        Kind::Relu => if x[i] <= 0.0 { 0.0 } else { dy[i] },
                         Kind::LeakyRelu(alpha) => if x[i] > 0.0 { dy[i] } else { alpha * dy[i] },
                         Kind::Elu(alpha) => if x[i] > 0.0 { dy[i] } else { dy[i] * (y[i] + alpha) },
                     };

@@ -47,6 +47,23 @@ mod imp {
             unsafe { v128_store(out.as_mut_ptr() as *mut v128, self.0) }
         }
 
+        /// [`load`](Self::load) that LLVM keeps in program order with the other `…_in_order`
+        /// accesses (a volatile access; in WebAssembly the same `v128.load`).
+        #[inline(always)]
+        pub fn load_in_order(values: &[f32]) -> F32x4 {
+            assert!(values.len() >= 4);
+            // SAFETY: as in `load`; v128 reads need no alignment in wasm32.
+            F32x4(unsafe { std::ptr::read_volatile(values.as_ptr() as *const v128) })
+        }
+
+        /// [`store`](Self::store), kept in program order as [`load_in_order`](Self::load_in_order).
+        #[inline(always)]
+        pub fn store_in_order(self, out: &mut [f32]) {
+            assert!(out.len() >= 4);
+            // SAFETY: as in `store`.
+            unsafe { std::ptr::write_volatile(out.as_mut_ptr() as *mut v128, self.0) }
+        }
+
 
 
 
@@ -95,6 +112,19 @@ mod imp {
         pub fn shift_mantissa_into_exponent(self) -> F32x4 {
             F32x4(i32x4_shl(self.0, 23))
         }
+        /// The larger of the lanes' bits read as signed integers. An integer clamp, where a
+        /// float comparison would give LLVM a mask to turn into a three-instruction select.
+        #[inline(always)]
+        pub fn max_as_i32(self, other: F32x4) -> F32x4 {
+            F32x4(i32x4_max(self.0, other.0))
+        }
+        /// The smaller of the lanes' bits read as unsigned integers: among negative floats the
+        /// one of smaller magnitude, and any non-negative float (or positive NaN) over a
+        /// negative one.
+        #[inline(always)]
+        pub fn min_as_u32(self, other: F32x4) -> F32x4 {
+            F32x4(u32x4_min(self.0, other.0))
+        }
         /// The lanes' bits as a mask (for constant bit patterns such as the sign bit, -0.0).
         #[inline(always)]
         pub fn bits_as_mask(self) -> Mask {
@@ -111,6 +141,17 @@ mod imp {
         #[inline(always)]
         pub fn lt(self, other: F32x4) -> Mask {
             Mask(f32x4_lt(self.0, other.0))
+        }
+        #[inline(always)]
+        pub fn le(self, other: F32x4) -> Mask {
+            Mask(f32x4_le(self.0, other.0))
+        }
+        /// All ones in the lanes whose sign bit is set (negative numbers, -0.0 and negative
+        /// NaNs), by an arithmetic shift: one instruction, where a comparison and its
+        /// constant cost two.
+        #[inline(always)]
+        pub fn sign_mask(self) -> Mask {
+            Mask(i32x4_shr(self.0, 31))
         }
         /// True when any lane is NaN.
         #[inline(always)]
@@ -200,6 +241,14 @@ mod imp {
             out[..4].copy_from_slice(&self.0);
         }
         #[inline(always)]
+        pub fn load_in_order(values: &[f32]) -> F32x4 {
+            F32x4::load(values)
+        }
+        #[inline(always)]
+        pub fn store_in_order(self, out: &mut [f32]) {
+            self.store(out)
+        }
+        #[inline(always)]
         pub fn add(self, other: F32x4) -> F32x4 {
             lanes(|i| self.0[i] + other.0[i])
         }
@@ -240,6 +289,14 @@ mod imp {
             lanes(|i| f32::from_bits(self.0[i].to_bits() << 23))
         }
         #[inline(always)]
+        pub fn max_as_i32(self, other: F32x4) -> F32x4 {
+            lanes(|i| f32::from_bits((self.0[i].to_bits() as i32).max(other.0[i].to_bits() as i32) as u32))
+        }
+        #[inline(always)]
+        pub fn min_as_u32(self, other: F32x4) -> F32x4 {
+            lanes(|i| f32::from_bits(self.0[i].to_bits().min(other.0[i].to_bits())))
+        }
+        #[inline(always)]
         pub fn bits_as_mask(self) -> Mask {
             Mask([self.0[0].to_bits(), self.0[1].to_bits(), self.0[2].to_bits(), self.0[3].to_bits()])
         }
@@ -254,6 +311,14 @@ mod imp {
         #[inline(always)]
         pub fn lt(self, other: F32x4) -> Mask {
             compare(|i| self.0[i] < other.0[i])
+        }
+        #[inline(always)]
+        pub fn le(self, other: F32x4) -> Mask {
+            compare(|i| self.0[i] <= other.0[i])
+        }
+        #[inline(always)]
+        pub fn sign_mask(self) -> Mask {
+            compare(|i| self.0[i].is_sign_negative())
         }
         #[inline(always)]
         pub fn any_nan(self) -> bool {
@@ -330,32 +395,92 @@ pub fn store_partial(value: F32x4, out: &mut [f32]) {
     out[..n].copy_from_slice(&lanes[..n]);
 }
 
-/// `out[i] = f(x[i])` four lanes at a time; the tail runs through the same `f` on a padded
-/// vector, so it gets exactly the body's arithmetic. Lengths: the shortest slice wins.
+/// Vectors per iteration of the unrolled loops below: four independent evaluations of `f`
+/// give the CPU enough independent work per iteration to hide the latency of a long
+/// polynomial chain, and divide V8's per-iteration cost (a stack check, the counters) by four.
+/// Measured on sigmoid, 1M elements: 0.69 ms unrolled against 0.90 ms one vector at a time;
+/// eight vectors spill and run 3× slower.
+const UNROLL: usize = 4;
+const WIDE: usize = 4 * UNROLL;
+
+/// `out[i] = f(x[i])` four lanes at a time, [`UNROLL`] vectors per iteration; the tail runs
+/// through the same `f` on a padded vector, so it gets exactly the body's arithmetic.
+/// Lengths: the shortest slice wins.
 #[inline(always)]
 pub fn map1(x: &[f32], out: &mut [f32], f: impl Fn(F32x4) -> F32x4) {
     let n = out.len().min(x.len());
-    let split = n - n % 4;
-    for (o, v) in out[..split].chunks_exact_mut(4).zip(x[..split].chunks_exact(4)) {
+    let (x, out) = (&x[..n], &mut out[..n]);
+    let wide = n - n % WIDE;
+    for (o, v) in out[..wide].chunks_exact_mut(WIDE).zip(x[..wide].chunks_exact(WIDE)) {
+        // All four loads first (kept there by `…_in_order`): V8 then overlaps the four
+        // evaluations; with plain accesses LLVM sinks each load next to its store.
+        let (v0, v1, v2, v3) = (F32x4::load_in_order(&v[0..]), F32x4::load_in_order(&v[4..]), F32x4::load_in_order(&v[8..]), F32x4::load_in_order(&v[12..]));
+        f(v0).store_in_order(&mut o[0..]);
+        f(v1).store_in_order(&mut o[4..]);
+        f(v2).store_in_order(&mut o[8..]);
+        f(v3).store_in_order(&mut o[12..]);
+    }
+    let narrow = n - n % 4;
+    for (o, v) in out[wide..narrow].chunks_exact_mut(4).zip(x[wide..narrow].chunks_exact(4)) {
         f(F32x4::load(v)).store(o);
     }
-    if split < n {
-        store_partial(f(load_partial(&x[split..n], 0.0)), &mut out[split..n]);
+    if narrow < n {
+        store_partial(f(load_partial(&x[narrow..], 0.0)), &mut out[narrow..]);
     }
+}
+
+/// [`map1`] that also returns the sum of what it wrote, in four lanes (one accumulator per
+/// unrolled vector, combined at the end): a row's softmax writes `e^(x − max)` and sums it in
+/// one pass. A padded tail adds only the values it stored.
+#[inline(always)]
+pub fn map1_sum(x: &[f32], out: &mut [f32], f: impl Fn(F32x4) -> F32x4) -> F32x4 {
+    let n = out.len().min(x.len());
+    let (x, out) = (&x[..n], &mut out[..n]);
+    let wide = n - n % 8;
+    let (mut s0, mut s1) = (F32x4::zero(), F32x4::zero());
+    for (o, v) in out[..wide].chunks_exact_mut(8).zip(x[..wide].chunks_exact(8)) {
+        let (v0, v1) = (F32x4::load_in_order(&v[0..]), F32x4::load_in_order(&v[4..]));
+        let (r0, r1) = (f(v0), f(v1));
+        r0.store_in_order(&mut o[0..]);
+        r1.store_in_order(&mut o[4..]);
+        s0 = s0.add(r0);
+        s1 = s1.add(r1);
+    }
+    let narrow = n - n % 4;
+    for (o, v) in out[wide..narrow].chunks_exact_mut(4).zip(x[wide..narrow].chunks_exact(4)) {
+        let result = f(F32x4::load(v));
+        result.store(o);
+        s0 = s0.add(result);
+    }
+    if narrow < n {
+        store_partial(f(load_partial(&x[narrow..], 0.0)), &mut out[narrow..]);
+        s1 = s1.add(load_partial(&out[narrow..], 0.0));
+    }
+    s0.add(s1)
 }
 
 /// `out[i] = f(a[i], b[i])`, as [`map1`].
 #[inline(always)]
 pub fn map2(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(F32x4, F32x4) -> F32x4) {
     let n = out.len().min(a.len()).min(b.len());
-    let split = n - n % 4;
-    let inputs = a[..split].chunks_exact(4).zip(b[..split].chunks_exact(4));
-    for (o, (u, v)) in out[..split].chunks_exact_mut(4).zip(inputs) {
+    let (a, b, out) = (&a[..n], &b[..n], &mut out[..n]);
+    let wide = n - n % WIDE;
+    let inputs = a[..wide].chunks_exact(WIDE).zip(b[..wide].chunks_exact(WIDE));
+    for (o, (u, v)) in out[..wide].chunks_exact_mut(WIDE).zip(inputs) {
+        let pair = |k: usize| f(F32x4::load(&u[k..]), F32x4::load(&v[k..]));
+        let results = [pair(0), pair(4), pair(8), pair(12)];
+        for (lanes, result) in o.chunks_exact_mut(4).zip(results) {
+            result.store(lanes);
+        }
+    }
+    let narrow = n - n % 4;
+    let inputs = a[wide..narrow].chunks_exact(4).zip(b[wide..narrow].chunks_exact(4));
+    for (o, (u, v)) in out[wide..narrow].chunks_exact_mut(4).zip(inputs) {
         f(F32x4::load(u), F32x4::load(v)).store(o);
     }
-    if split < n {
-        let value = f(load_partial(&a[split..n], 0.0), load_partial(&b[split..n], 0.0));
-        store_partial(value, &mut out[split..n]);
+    if narrow < n {
+        let value = f(load_partial(&a[narrow..], 0.0), load_partial(&b[narrow..], 0.0));
+        store_partial(value, &mut out[narrow..]);
     }
 }
 
@@ -363,14 +488,24 @@ pub fn map2(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(F32x4, F32x4) -> F
 #[inline(always)]
 pub fn map3(a: &[f32], b: &[f32], c: &[f32], out: &mut [f32], f: impl Fn(F32x4, F32x4, F32x4) -> F32x4) {
     let n = out.len().min(a.len()).min(b.len()).min(c.len());
-    let split = n - n % 4;
-    let inputs = a[..split].chunks_exact(4).zip(b[..split].chunks_exact(4)).zip(c[..split].chunks_exact(4));
-    for (o, ((u, v), w)) in out[..split].chunks_exact_mut(4).zip(inputs) {
+    let (a, b, c, out) = (&a[..n], &b[..n], &c[..n], &mut out[..n]);
+    let wide = n - n % WIDE;
+    let inputs = a[..wide].chunks_exact(WIDE).zip(b[..wide].chunks_exact(WIDE)).zip(c[..wide].chunks_exact(WIDE));
+    for (o, ((u, v), w)) in out[..wide].chunks_exact_mut(WIDE).zip(inputs) {
+        let triple = |k: usize| f(F32x4::load(&u[k..]), F32x4::load(&v[k..]), F32x4::load(&w[k..]));
+        let results = [triple(0), triple(4), triple(8), triple(12)];
+        for (lanes, result) in o.chunks_exact_mut(4).zip(results) {
+            result.store(lanes);
+        }
+    }
+    let narrow = n - n % 4;
+    let inputs = a[wide..narrow].chunks_exact(4).zip(b[wide..narrow].chunks_exact(4)).zip(c[wide..narrow].chunks_exact(4));
+    for (o, ((u, v), w)) in out[wide..narrow].chunks_exact_mut(4).zip(inputs) {
         f(F32x4::load(u), F32x4::load(v), F32x4::load(w)).store(o);
     }
-    if split < n {
-        let tail = |s: &[f32]| load_partial(&s[split..n], 0.0);
-        store_partial(f(tail(a), tail(b), tail(c)), &mut out[split..n]);
+    if narrow < n {
+        let tail = |s: &[f32]| load_partial(&s[narrow..], 0.0);
+        store_partial(f(tail(a), tail(b), tail(c)), &mut out[narrow..]);
     }
 }
 
@@ -378,13 +513,22 @@ pub fn map3(a: &[f32], b: &[f32], c: &[f32], out: &mut [f32], f: impl Fn(F32x4, 
 #[inline(always)]
 pub fn update(x: &mut [f32], other: &[f32], f: impl Fn(F32x4, F32x4) -> F32x4) {
     let n = x.len().min(other.len());
-    let split = n - n % 4;
-    for (v, w) in x[..split].chunks_exact_mut(4).zip(other[..split].chunks_exact(4)) {
+    let (x, other) = (&mut x[..n], &other[..n]);
+    let wide = n - n % WIDE;
+    for (v, w) in x[..wide].chunks_exact_mut(WIDE).zip(other[..wide].chunks_exact(WIDE)) {
+        let pair = |k: usize| f(F32x4::load(&v[k..]), F32x4::load(&w[k..]));
+        let results = [pair(0), pair(4), pair(8), pair(12)];
+        for (lanes, result) in v.chunks_exact_mut(4).zip(results) {
+            result.store(lanes);
+        }
+    }
+    let narrow = n - n % 4;
+    for (v, w) in x[wide..narrow].chunks_exact_mut(4).zip(other[wide..narrow].chunks_exact(4)) {
         f(F32x4::load(v), F32x4::load(w)).store(v);
     }
-    if split < n {
-        let value = f(load_partial(&x[split..n], 0.0), load_partial(&other[split..n], 0.0));
-        store_partial(value, &mut x[split..n]);
+    if narrow < n {
+        let value = f(load_partial(&x[narrow..], 0.0), load_partial(&other[narrow..], 0.0));
+        store_partial(value, &mut x[narrow..]);
     }
 }
 
@@ -392,12 +536,20 @@ pub fn update(x: &mut [f32], other: &[f32], f: impl Fn(F32x4, F32x4) -> F32x4) {
 #[inline(always)]
 pub fn update_each(x: &mut [f32], f: impl Fn(F32x4) -> F32x4) {
     let n = x.len();
-    let split = n - n % 4;
-    for v in x[..split].chunks_exact_mut(4) {
+    let wide = n - n % WIDE;
+    for v in x[..wide].chunks_exact_mut(WIDE) {
+        let results = [f(F32x4::load(&v[0..])), f(F32x4::load(&v[4..])), f(F32x4::load(&v[8..])), f(F32x4::load(&v[12..]))];
+        for (lanes, result) in v.chunks_exact_mut(4).zip(results) {
+            result.store(lanes);
+        }
+    }
+    let narrow = n - n % 4;
+    for v in x[wide..narrow].chunks_exact_mut(4) {
         f(F32x4::load(v)).store(v);
     }
-    if split < n {
-        store_partial(f(load_partial(&x[split..], 0.0)), &mut x[split..]);
+    if narrow < n {
+        let value = f(load_partial(&x[narrow..], 0.0));
+        store_partial(value, &mut x[narrow..]);
     }
 }
 

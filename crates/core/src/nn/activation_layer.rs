@@ -1,7 +1,9 @@
 //! A layer that only applies an activation (`{ type: 'activation' }` in the spec).
 
 use super::activation::{Activation, ActivationFn};
-use super::layer::{Layer, Mode, Param};
+use super::layer::{example_count, Layer, Mode, Param};
+use crate::error::Result;
+use crate::size::Count;
 
 pub struct ActivationLayer {
     name: String,
@@ -10,9 +12,9 @@ pub struct ActivationLayer {
 }
 
 impl ActivationLayer {
-    pub fn new(name: String, input_dims: &[usize], activation: Activation) -> ActivationLayer {
-        let function = ActivationFn::new(activation, &name);
-        ActivationLayer { name, dims: input_dims.to_vec(), function }
+    pub fn new(name: String, input_dims: &[usize], activation: Activation) -> Result<ActivationLayer> {
+        let function = ActivationFn::new(activation, &name)?;
+        Ok(ActivationLayer { name, dims: input_dims.to_vec(), function })
     }
 
     fn last_axis(&self) -> usize {
@@ -51,5 +53,14 @@ impl Layer for ActivationLayer {
 
     fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
         self.function.visit_params(visit);
+    }
+
+    /// PReLU's scratch for the input gradient nobody asked for (see `backward`).
+    fn workspace_per_example(&self) -> Count {
+        if self.function.has_parameters() {
+            example_count(&self.dims)
+        } else {
+            Count::ZERO
+        }
     }
 }

@@ -9,9 +9,10 @@
 //! Every loop walks the rows contiguously with one feature per lane: the per-feature work is
 //! elementwise along a row, so it vectorises (SIMD128) without reordering any sum.
 
-use super::layer::{example_len, Buffer, Layer, Mode, Param, Role};
+use super::layer::{example_count, example_len, Buffer, Layer, Mode, Param, Role};
 use crate::error::{Error, Result};
 use crate::kernels::vector;
+use crate::size::{self, Count};
 
 pub struct BatchNorm {
     name: String,
@@ -41,30 +42,40 @@ pub struct BatchNorm {
 }
 
 impl BatchNorm {
-    /// Checks the hyper-parameters; `prefix` goes before the argument names (a spec path).
+    /// The values a BatchNorm over `features` holds from the start: γ, β, the two running
+    /// statistics and five per-feature scratch vectors.
+    pub fn state_count(features: usize) -> Count {
+        Count::of(features).times(9)
+    }
+
     /// `input_dims` is the per-example shape; its last axis holds the features.
-    pub fn new(name: String, input_dims: &[usize], momentum: f32, eps: f32) -> BatchNorm {
+    pub fn new(name: String, input_dims: &[usize], momentum: f32, eps: f32) -> Result<BatchNorm> {
         let features = *input_dims.last().unwrap_or(&1);
-        let param = |suffix: &str, role: Role, value: f32| Param::new(format!("{}.{}", name, suffix), vec![features], role, vec![value; features]);
-        let buffer = |suffix: &str, value: f32| Buffer { name: format!("{}.{}", name, suffix), shape: vec![features], value: vec![value; features] };
-        BatchNorm {
-            weight: param("weight", Role::Scale, 1.0),
-            bias: param("bias", Role::Shift, 0.0),
-            running_mean: buffer("running_mean", 0.0),
-            running_var: buffer("running_var", 1.0),
+        let values = |suffix: &str, value: f32| size::filled("createModel", &format!("{}.{}", name, suffix), features, || value);
+        let param = |suffix: &str, role: Role, value: f32| Param::new(format!("{}.{}", name, suffix), vec![features], role, values(suffix, value)?);
+        let buffer = |suffix: &str, value: f32| -> Result<Buffer> { Ok(Buffer { name: format!("{}.{}", name, suffix), shape: vec![features], value: values(suffix, value)? }) };
+        let (weight, bias) = (param("weight", Role::Scale, 1.0)?, param("bias", Role::Shift, 0.0)?);
+        let (running_mean, running_var) = (buffer("running_mean", 0.0)?, buffer("running_var", 1.0)?);
+        let (mean, inverse_std, slope) = (values("mean", 0.0)?, values("inverse_std", 0.0)?, values("slope", 0.0)?);
+        let (sum_a, sum_b) = (values("sum_a", 0.0)?, values("sum_b", 0.0)?);
+        Ok(BatchNorm {
+            weight,
+            bias,
+            running_mean,
+            running_var,
             name,
             dims: input_dims.to_vec(),
             features,
             momentum,
             eps,
             mode: Mode::Eval,
-            mean: vec![0.0; features],
-            inverse_std: vec![0.0; features],
+            mean,
+            inverse_std,
             normalized: Vec::new(),
-            slope: vec![0.0; features],
-            sum_a: vec![0.0; features],
-            sum_b: vec![0.0; features],
-        }
+            slope,
+            sum_a,
+            sum_b,
+        })
     }
 
     /// Rows in a batch of `batch` examples: every position along the non-feature axes.
@@ -229,5 +240,10 @@ impl Layer for BatchNorm {
     fn visit_buffers(&mut self, visit: &mut dyn FnMut(&mut Buffer)) {
         visit(&mut self.running_mean);
         visit(&mut self.running_var);
+    }
+
+    /// x̂ of the last training pass.
+    fn workspace_per_example(&self) -> Count {
+        example_count(&self.dims)
     }
 }

@@ -3,9 +3,11 @@
 
 use super::activation::{Activation, ActivationFn};
 use super::init::{self, Init};
-use super::layer::{Layer, Mode, Param, Role};
+use super::layer::{example_count, Layer, Mode, Param, Role};
+use crate::error::Result;
 use crate::kernels::{sgemm, vector};
 use crate::rng::Rng;
+use crate::size::Count;
 
 pub struct Dense {
     name: String,
@@ -22,18 +24,25 @@ pub struct Dense {
 }
 
 impl Dense {
+    /// The parameter values of a dense layer of `units` on inputs whose last axis is
+    /// `in_features`: W, b when `bias`, and the activation's (PReLU's slope).
+    pub fn parameter_count(in_features: usize, units: usize, bias: bool, activation: Activation) -> Count {
+        let biases = if bias { Count::of(units) } else { Count::ZERO };
+        Count::product(&[units, in_features]).plus(biases).plus(ActivationFn::parameter_count(activation))
+    }
+
     /// `input_dims` is the per-example input shape; the last axis is the feature axis.
-    pub fn new(name: String, input_dims: &[usize], units: usize, activation: Activation, initializer: Init, bias: bool, rng: &mut Rng) -> Dense {
+    pub fn new(name: String, input_dims: &[usize], units: usize, activation: Activation, initializer: Init, bias: bool, rng: &mut Rng) -> Result<Dense> {
         let in_features = *input_dims.last().unwrap_or(&1);
         let mut output_dims = input_dims.to_vec();
         if let Some(last) = output_dims.last_mut() {
             *last = units;
         }
-        let (weight_values, bias_values) = init::dense(initializer, in_features, units, rng);
-        let weight = Param::new(format!("{}.weight", name), vec![units, in_features], Role::Weight, weight_values);
-        let bias = if bias { Some(Param::new(format!("{}.bias", name), vec![units], Role::Bias, bias_values)) } else { None };
-        let activation = ActivationFn::new(activation, &name);
-        Dense {
+        let (weight_values, bias_values) = init::dense(initializer, in_features, units, rng)?;
+        let weight = Param::new(format!("{}.weight", name), vec![units, in_features], Role::Weight, weight_values)?;
+        let bias = if bias { Some(Param::new(format!("{}.bias", name), vec![units], Role::Bias, bias_values)?) } else { None };
+        let activation = ActivationFn::new(activation, &name)?;
+        Ok(Dense {
             name,
             in_features,
             out_features: units,
@@ -43,7 +52,7 @@ impl Dense {
             activation,
             pre_activation: Vec::new(),
             grad_pre_activation: Vec::new(),
-        }
+        })
     }
 
     fn rows(&self, input: &[f32]) -> usize {
@@ -114,5 +123,14 @@ impl Layer for Dense {
             visit(bias);
         }
         self.activation.visit_params(visit);
+    }
+
+    /// The pre-activations and their gradient, kept unless the activation is the identity.
+    fn workspace_per_example(&self) -> Count {
+        if self.activation.is_identity() {
+            Count::ZERO
+        } else {
+            example_count(&self.output_dims).times(2)
+        }
     }
 }

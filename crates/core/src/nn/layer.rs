@@ -1,6 +1,7 @@
 //! What every layer is: a forward map over a batch, its backward map, and its parameters.
 
 use crate::error::Result;
+use crate::size::{self, Count};
 
 /// Whether a forward pass is for training (batch statistics, caches for backward) or inference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,18 +43,11 @@ pub struct Param {
 }
 
 impl Param {
-    pub fn new(name: String, shape: Vec<usize>, role: Role, value: Vec<f32>) -> Param {
-        let len = value.len();
-        Param {
-            name,
-            shape,
-            role,
-            value,
-            grad: vec![0.0; len],
-            moment1: Vec::new(),
-            moment2: Vec::new(),
-            last_update_sq: 0.0,
-        }
+    /// A parameter holding `value`, with a zero gradient allocated fallibly (building a model
+    /// that does not fit in memory is an error, not an abort).
+    pub fn new(name: String, shape: Vec<usize>, role: Role, value: Vec<f32>) -> Result<Param> {
+        let grad = size::zeros("createModel", &name, value.len())?;
+        Ok(Param { name, shape, role, value, grad, moment1: Vec::new(), moment2: Vec::new(), last_update_sq: 0.0 })
     }
 }
 
@@ -106,10 +100,11 @@ pub trait Layer {
         None
     }
 
-    /// Values the layer keeps per example besides its output (a recurrent layer's saved
-    /// states), so the model can bound a batch's memory before running it.
-    fn workspace_per_example(&self) -> usize {
-        0
+    /// Values the layer keeps per example besides its output (pre-activations, a recurrent
+    /// layer's saved states, backward scratch), so the model can bound a batch's memory
+    /// before running it.
+    fn workspace_per_example(&self) -> Count {
+        Count::ZERO
     }
 
     /// The layers nested inside this one (a residual block's body); empty for plain layers.
@@ -119,7 +114,13 @@ pub trait Layer {
     }
 }
 
-/// The number of f32 values of one example with per-example shape `dims`.
+/// The number of f32 values of one example with per-example shape `dims`. The builder bounds
+/// every layer's [`example_count`], so this product cannot overflow for a built model.
 pub fn example_len(dims: &[usize]) -> usize {
     dims.iter().product()
+}
+
+/// [`example_len`] as a checked [`Count`], for bounding sizes that are not yet known to fit.
+pub fn example_count(dims: &[usize]) -> Count {
+    Count::product(dims)
 }

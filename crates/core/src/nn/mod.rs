@@ -8,6 +8,7 @@ pub mod build;
 pub mod dense;
 pub mod init;
 pub mod layer;
+pub mod limits;
 pub mod loss;
 pub mod lstm_cell;
 pub mod model;

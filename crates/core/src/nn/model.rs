@@ -2,8 +2,9 @@
 //! that runs forward, backward, regularisation, the non-finite guard, clipping and the
 //! update in one call.
 
-use super::build::{build_sequential, LayerConfig};
-use super::layer::{example_len, Buffer, Layer, Mode, Param, Role};
+use super::build::{Builder, LayerConfig};
+use super::layer::{example_count, example_len, Buffer, Layer, Mode, Param, Role};
+use super::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN};
 use super::loss::{Loss, Target};
 use super::optimizer::Optimizer;
 use super::regularization::{global_grad_norm, Clip, Penalty};
@@ -11,9 +12,7 @@ use super::sequential::Sequential;
 use crate::error::{shape_str, Error, Result};
 use crate::kernels::vector;
 use crate::rng::Rng;
-
-/// The most values a batch may occupy in any one layer's output.
-pub const MAX_BATCH_VALUES: usize = 1 << 27;
+use crate::size::{self, Count};
 
 /// Everything the spec says about a model.
 #[derive(Clone, Debug)]
@@ -42,9 +41,11 @@ pub struct LossReport {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepReport {
     pub losses: LossReport,
-    /// False when the guard refused a non-finite step; the weights are then unchanged.
+    /// False when the guard refused a non-finite step; the weights and the optimiser's state
+    /// are then unchanged.
     pub applied: bool,
-    /// Where the step first went non-finite: the layer's name, or "loss".
+    /// Where the step first went non-finite: the layer whose output, gradient or updated
+    /// parameters would have been non-finite, or "loss".
     pub non_finite_at: Option<String>,
 }
 
@@ -84,6 +85,16 @@ pub struct Model {
     mode: Mode,
     entries: Vec<StateEntry>,
     grad_output: Vec<f32>,
+    /// What one example occupies while a batch runs (see [`Sequential::values_per_example`]),
+    /// at most [`MAX_BATCH_VALUES`].
+    values_per_example: usize,
+    /// The largest batch run so far: the buffers have grown to hold it.
+    prepared_batch: usize,
+    /// The buffers (running statistics) as they were before the last training-mode forward
+    /// pass moved them, so a refused step can put them back; `buffers_saved` says whether
+    /// they are still to be put back (not after an evaluation pass or an applied step).
+    buffers_before: Vec<Vec<f32>>,
+    buffers_saved: bool,
 }
 
 const MAX_INPUT_RANK: usize = 2;
@@ -91,11 +102,14 @@ const MAX_INPUT_RANK: usize = 2;
 impl Model {
     pub fn new(config: ModelConfig, seed: u64) -> Result<Model> {
         let op = "createModel";
-        if config.input_dims.is_empty() || config.input_dims.len() > MAX_INPUT_RANK || config.input_dims.iter().any(|&d| d == 0 || d > super::build::MAX_EXAMPLE_LEN) {
+        if config.input_dims.is_empty() || config.input_dims.len() > MAX_INPUT_RANK || config.input_dims.contains(&0) {
             return Err(Error::invalid(op, "input", "[features] or [time, features] with positive sizes", shape_str(&config.input_dims)));
         }
+        example_count(&config.input_dims).at_most(op, "input", MAX_EXAMPLE_LEN)?;
         let mut rng = Rng::new(seed);
-        let body = build_sequential(&config.layers, &config.input_dims, "", "layers", &mut rng)?;
+        let body = Builder::new(&mut rng).sequential(&config.layers, &config.input_dims, "", "layers")?;
+        // The body, and ∂L/∂output.
+        let values_per_example = body.values_per_example().plus(example_count(body.output_dims())).at_most(op, "layers", MAX_BATCH_VALUES)?;
         let mut model = Model {
             input_dims: config.input_dims,
             body,
@@ -106,13 +120,33 @@ impl Model {
             mode: Mode::Train,
             entries: Vec::new(),
             grad_output: Vec::new(),
+            values_per_example,
+            prepared_batch: 0,
+            buffers_before: Vec::new(),
+            buffers_saved: false,
         };
         model.entries = model.collect_entries()?;
+        model.allocate_moments()?;
         let classes = *model.output_dims().last().unwrap_or(&1);
         if model.loss == Loss::SoftmaxCrossEntropy && classes < 2 {
             return Err(Error::invalid(op, "loss", "an output of at least 2 classes for softmaxCrossEntropy", format!("output shape {}", shape_str(model.output_dims()))));
         }
         Ok(model)
+    }
+
+    /// The optimiser's moments, allocated now and fallibly: growing them lazily at the first
+    /// step would abort the instance when memory has run out by then.
+    fn allocate_moments(&mut self) -> Result<()> {
+        let moments = self.optimizer.moments_per_value();
+        for param in self.params_mut() {
+            if moments >= 1 {
+                param.moment1 = size::zeros("createModel", &param.name, param.value.len())?;
+            }
+            if moments >= 2 {
+                param.moment2 = size::zeros("createModel", &param.name, param.value.len())?;
+            }
+        }
+        Ok(())
     }
 
     fn collect_entries(&mut self) -> Result<Vec<StateEntry>> {
@@ -151,7 +185,8 @@ impl Model {
         &mut self.optimizer
     }
 
-    /// The number of examples in `x`, checked against the input shape, finiteness and size.
+    /// The number of examples in `x`, checked against the input shape, finiteness and the
+    /// memory the batch needs. The batch-taking methods below trust a batch checked here.
     pub fn check_input(&self, op: &str, x: &[f32], x_shape: &[usize]) -> Result<usize> {
         let batch = x_shape.first().cloned().unwrap_or(0);
         if x_shape.len() != self.input_dims.len() + 1 || x_shape[1..] != self.input_dims[..] || batch == 0 {
@@ -166,24 +201,23 @@ impl Model {
         if let Some(bad) = x.iter().position(|v| !v.is_finite()) {
             return Err(Error::invalid(op, "x", "finite numbers", format!("{} at index {}", x[bad], bad)));
         }
-        let widest = self.widest_example();
-        if batch.checked_mul(widest).map_or(true, |v| v > MAX_BATCH_VALUES) {
-            return Err(Error::TooLarge { op: op.into(), arg: "x".into(), requested: (batch as u64) * (widest as u64), limit: MAX_BATCH_VALUES as u64 });
+        Count::of(batch).times(self.values_per_example).at_most(op, "x", MAX_BATCH_VALUES)?;
+        if batch > self.prepared_batch {
+            // Within MAX_BATCH_VALUES, checked just above.
+            size::room(op, "x", (batch - self.prepared_batch) * self.values_per_example)?;
         }
         Ok(batch)
     }
 
-    fn widest_example(&self) -> usize {
-        let mut widest = example_len(&self.input_dims);
-        for layer in &self.body.layers {
-            widest = widest.max(example_len(layer.output_dims())).max(layer.workspace_per_example());
-        }
-        widest
+    /// Records that the buffers have grown to hold `batch` examples.
+    fn prepare(&mut self, batch: usize) {
+        self.prepared_batch = self.prepared_batch.max(batch);
     }
 
     /// Inference: the last layer's raw output for `batch` examples. Never updates running
     /// statistics, whatever the training flag.
     pub fn predict<'a>(&'a mut self, x: &'a [f32], batch: usize) -> &'a [f32] {
+        self.prepare(batch);
         self.body.forward(x, batch, Mode::Eval);
         self.body.output(x)
     }
@@ -210,6 +244,8 @@ impl Model {
             self.check_training_batch(op, batch)?;
         }
         self.visit_params(&mut |p| p.grad.iter_mut().for_each(|g| *g = 0.0));
+        self.prepare(batch);
+        self.save_buffers()?;
         self.body.forward(x, batch, self.mode);
         let mut grad_output = std::mem::take(&mut self.grad_output);
         grad_output.resize(output_len, 0.0);
@@ -223,6 +259,60 @@ impl Model {
         Ok(LossReport { loss: data_loss + penalty_value, data_loss, penalty: penalty_value, grad_norm })
     }
 
+    /// Keeps the buffers' values before a training-mode forward pass moves them (a copy into
+    /// vectors allocated once, fallibly).
+    fn save_buffers(&mut self) -> Result<()> {
+        self.buffers_saved = false;
+        if self.mode == Mode::Eval {
+            return Ok(());
+        }
+        let mut saved = std::mem::take(&mut self.buffers_before);
+        let mut index = 0;
+        let mut failure = None;
+        self.body.visit_buffers(&mut |b| {
+            if index == saved.len() {
+                match size::zeros("trainStep", &b.name, b.value.len()) {
+                    Ok(values) => saved.push(values),
+                    Err(error) => return failure = Some(error),
+                }
+            }
+            saved[index].copy_from_slice(&b.value);
+            index += 1;
+        });
+        self.buffers_before = saved;
+        self.buffers_saved = failure.is_none();
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Puts the buffers back as [`Model::save_buffers`] found them, for a refused step.
+    fn restore_buffers(&mut self) {
+        if !std::mem::replace(&mut self.buffers_saved, false) {
+            return;
+        }
+        let saved = &self.buffers_before;
+        let mut index = 0;
+        self.body.visit_buffers(&mut |b| {
+            if let Some(values) = saved.get(index) {
+                b.value.copy_from_slice(values);
+            }
+            index += 1;
+        });
+    }
+
+    /// The first layer, in forward order, whose buffers are non-finite.
+    fn first_non_finite_buffer(&mut self) -> Option<String> {
+        let mut leaves: Vec<&mut dyn Layer> = Vec::new();
+        collect_leaves(&mut self.body.layers, &mut leaves);
+        for layer in leaves {
+            let mut finite = true;
+            layer.visit_buffers(&mut |b| finite &= vector::all_finite(&b.value));
+            if !finite {
+                return Some(layer.name().to_string());
+            }
+        }
+        None
+    }
+
     /// Asks every layer whether it can train on `batch` examples (BatchNorm needs two).
     fn check_training_batch(&mut self, op: &str, batch: usize) -> Result<()> {
         let mut leaves: Vec<&mut dyn Layer> = Vec::new();
@@ -232,18 +322,48 @@ impl Model {
 
     /// The guard, clipping and the optimiser step on the gradients in every `grad` (from
     /// [`Model::compute_gradients`], or averaged across workers and written back).
+    ///
+    /// The guard refuses a step, changing no parameter, no buffer and no optimiser state,
+    /// when the loss as reported (f32: an f64 loss beyond f32's range reads as Infinity) or
+    /// the gradient norm is non-finite, when the forward pass left a running statistic
+    /// non-finite (it is put back), or when the update itself would leave a parameter or a
+    /// moment non-finite (a huge weight times a large learning rate): the update is tried on
+    /// copies before it is made.
     pub fn apply_gradients(&mut self, losses: LossReport) -> StepReport {
-        if !losses.loss.is_finite() || !losses.grad_norm.is_finite() {
-            let at = self.first_non_finite(losses.loss);
-            return StepReport { losses, applied: false, non_finite_at: Some(at) };
+        let at = if !(losses.loss as f32).is_finite() || !losses.grad_norm.is_finite() {
+            Some(self.first_non_finite(losses.loss))
+        } else if let Some(layer) = self.first_non_finite_buffer() {
+            Some(layer)
+        } else {
+            let clip = self.clip;
+            clip.apply(&mut self.params_mut(), losses.grad_norm);
+            self.first_non_finite_update()
+        };
+        if at.is_some() {
+            self.restore_buffers();
+            return StepReport { losses, applied: false, non_finite_at: at };
         }
-        let clip = self.clip;
+        self.buffers_saved = false;
         let mut optimizer = self.optimizer.clone();
-        let mut params = self.params_mut();
-        clip.apply(&mut params, losses.grad_norm);
-        optimizer.step(&mut params);
+        optimizer.step(&mut self.params_mut());
         self.optimizer = optimizer;
         StepReport { losses, applied: true, non_finite_at: None }
+    }
+
+    /// The first layer, in forward order, whose parameters the next optimiser step would
+    /// make non-finite.
+    fn first_non_finite_update(&mut self) -> Option<String> {
+        let optimizer = &self.optimizer;
+        let mut leaves: Vec<&mut dyn Layer> = Vec::new();
+        collect_leaves(&mut self.body.layers, &mut leaves);
+        for layer in leaves {
+            let mut finite = true;
+            layer.visit_params(&mut |p| finite = finite && optimizer.keeps_finite(p));
+            if !finite {
+                return Some(layer.name().to_string());
+            }
+        }
+        None
     }
 
     /// The data loss in evaluation mode (running statistics, no gradients) and, for
@@ -252,6 +372,7 @@ impl Model {
         let output_len = batch * example_len(self.output_dims());
         let cols = *self.output_dims().last().unwrap_or(&1);
         self.loss.validate_target(op, target, output_len, cols)?;
+        self.prepare(batch);
         self.body.forward(x, batch, Mode::Eval);
         let output = self.body.output(x);
         let loss = self.loss.forward_backward(output, cols, batch, target, None);

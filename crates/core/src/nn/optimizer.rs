@@ -21,7 +21,14 @@ pub enum Schedule {
     Constant,
     /// `lr · gamma^⌊step / step_size⌋` (PyTorch's StepLR, stepped every optimiser step).
     Step { step_size: u32, gamma: f32 },
-    /// `eta_min + (lr − eta_min)(1 + cos(π·min(step, t_max)/t_max))/2` (CosineAnnealingLR).
+    /// `eta_min + (lr − eta_min)(1 + cos(π·step/t_max))/2`, PyTorch's CosineAnnealingLR:
+    /// down to `eta_min` at `t_max`, then up again to `lr` at 2·`t_max`, and so on (it does
+    /// not hold at `eta_min`; stop training at `t_max` for a single decay).
+    ///
+    /// Both schedules compute PyTorch's closed form (`_get_closed_form_lr`) in f64 with its
+    /// operation order, so the rate equals PyTorch's bit for bit in f32 for the same f32
+    /// hyper-parameters; `scheduler.step()`'s recursive form rounds differently in f64 and
+    /// can differ by one f32 ulp where the rate falls on a rounding tie.
     Cosine { t_max: u32, eta_min: f32 },
 }
 
@@ -47,21 +54,22 @@ impl Optimizer {
             Schedule::Constant => lr,
             Schedule::Step { step_size, gamma } => lr * (gamma as f64).powf((step / step_size.max(1) as f64).floor()),
             Schedule::Cosine { t_max, eta_min } => {
-                let t_max = t_max.max(1) as f64;
-                let progress = step.min(t_max) / t_max;
-                eta_min as f64 + (lr - eta_min as f64) * (1.0 + (std::f64::consts::PI * progress).cos()) / 2.0
+                let angle = std::f64::consts::PI * step / t_max.max(1) as f64;
+                eta_min as f64 + (lr - eta_min as f64) * (1.0 + angle.cos()) / 2.0
             }
         };
         scheduled as f32
     }
 
-    /// Applies one update to `param` from its `grad` with learning rate `lr` at step `t`
-    /// (1-based), four lanes at a time and a block at a time: each block's update is kept
-    /// until its squared size is summed (in f64, see `vector::sum_squares`) for the
-    /// update/weight ratio.
-    fn update(&self, param: &mut Param, lr: f32, t: u64) {
-        let len = param.value.len();
-        let rule = match self.method {
+    /// The optimiser state each parameter value needs: 0 (plain SGD), 1 (SGD's velocity) or
+    /// 2 (Adam's m and v).
+    pub fn moments_per_value(&self) -> usize {
+        self.rule(self.lr, 1).moments()
+    }
+
+    /// The update rule of step `t` (1-based) with learning rate `lr`.
+    fn rule(&self, lr: f32, t: u64) -> Rule {
+        match self.method {
             Method::Sgd { momentum, nesterov, weight_decay } => Rule::Sgd { lr, momentum, nesterov, weight_decay, first: t == 1 },
             Method::Adam { beta1, beta2, eps, weight_decay } | Method::AdamW { beta1, beta2, eps, weight_decay } => Rule::Adam {
                 beta1,
@@ -73,7 +81,45 @@ impl Optimizer {
                 correction2_sqrt: (1.0 - (beta2 as f64).powi(t as i32)).sqrt() as f32,
                 decay: 1.0 - lr * weight_decay,
             },
-        };
+        }
+    }
+
+    /// Whether the next [`Optimizer::step`] leaves `param`'s values and moments finite: the
+    /// same update run on copies of each block, so the guard can refuse a step before it
+    /// changes anything.
+    pub fn keeps_finite(&self, param: &Param) -> bool {
+        let rule = self.rule(self.current_lr(), self.steps + 1);
+        let moments = rule.moments();
+        let (mut value, mut moment1, mut moment2, mut deltas) = ([0.0f32; UPDATE_BLOCK], [0.0f32; UPDATE_BLOCK], [0.0f32; UPDATE_BLOCK], [0.0f32; UPDATE_BLOCK]);
+        let len = param.value.len();
+        for start in (0..len).step_by(UPDATE_BLOCK) {
+            let end = (start + UPDATE_BLOCK).min(len);
+            let n = end - start;
+            value[..n].copy_from_slice(&param.value[start..end]);
+            // A moment not allocated yet starts at zero, as `update` starts it.
+            let copy = |moment: &[f32], into: &mut [f32]| match moment.get(start..end) {
+                Some(held) => into.copy_from_slice(held),
+                None => into.iter_mut().for_each(|m| *m = 0.0),
+            };
+            copy(&param.moment1, &mut moment1[..n]);
+            copy(&param.moment2, &mut moment2[..n]);
+            let (used1, used2) = (if moments >= 1 { n } else { 0 }, if moments == 2 { n } else { 0 });
+            let block = Block { value: &mut value[..n], grad: &param.grad[start..end], moment1: &mut moment1[..used1], moment2: &mut moment2[..used2] };
+            rule.apply(block, &mut deltas[..n]);
+            if !(vector::all_finite(&value[..n]) && vector::all_finite(&moment1[..used1]) && vector::all_finite(&moment2[..used2])) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Applies one update to `param` from its `grad` with learning rate `lr` at step `t`
+    /// (1-based), four lanes at a time and a block at a time: each block's update is kept
+    /// until its squared size is summed (in f64, see `vector::sum_squares`) for the
+    /// update/weight ratio.
+    fn update(&self, param: &mut Param, lr: f32, t: u64) {
+        let len = param.value.len();
+        let rule = self.rule(lr, t);
         let moments = rule.moments();
         if moments >= 1 && param.moment1.len() != len {
             param.moment1 = vec![0.0; len];
@@ -238,17 +284,31 @@ mod tests {
     use super::*;
     use crate::nn::layer::Role;
 
+    fn rates(lr: f32, schedule: Schedule, steps: u64) -> Vec<f32> {
+        let sgd = Method::Sgd { momentum: 0.0, nesterov: false, weight_decay: 0.0 };
+        (0..steps).map(|step| Optimizer { steps: step, ..Optimizer::new(sgd, lr, schedule) }.current_lr()).collect()
+    }
+
+    /// Golden values from PyTorch 1.13, the closed form of each scheduler as f32, with the
+    /// hyper-parameters as the f32 values the model holds:
+    ///
+    /// ```python
+    /// f = lambda v: float(np.float32(v))
+    /// s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4, eta_min=f(0.1))  # lr 1
+    /// for i in range(14): s.last_epoch = i; print(np.float32(s._get_closed_form_lr()[0]))
+    /// s = torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=f(0.1))  # lr 0.5
+    /// ```
     #[test]
-    fn schedules_follow_pytorch() {
-        let mut opt = Optimizer::new(Method::Sgd { momentum: 0.0, nesterov: false, weight_decay: 0.0 }, 1.0, Schedule::Step { step_size: 2, gamma: 0.5 });
-        let mut lrs = Vec::new();
-        for _ in 0..5 {
-            lrs.push(opt.current_lr());
-            opt.steps += 1;
-        }
-        assert_eq!(lrs, vec![1.0, 1.0, 0.5, 0.5, 0.25]);
-        let cosine = Optimizer { steps: 5, ..Optimizer::new(Method::Sgd { momentum: 0.0, nesterov: false, weight_decay: 0.0 }, 1.0, Schedule::Cosine { t_max: 10, eta_min: 0.0 }) };
-        assert!((cosine.current_lr() - 0.5).abs() < 1e-6);
+    fn schedules_equal_pytorch_bit_for_bit_past_t_max_too() {
+        let cosine = rates(1.0, Schedule::Cosine { t_max: 4, eta_min: 0.1 }, 14);
+        assert_eq!(cosine, vec![1.0, 0.86819804, 0.55, 0.23180196, 0.1, 0.23180196, 0.55, 0.86819804, 1.0, 0.86819804, 0.55, 0.23180196, 0.1, 0.23180196]);
+        let cosine = rates(0.05, Schedule::Cosine { t_max: 3, eta_min: 0.01 }, 14);
+        assert_eq!(cosine, vec![0.05, 0.04, 0.02, 0.01, 0.02, 0.04, 0.05, 0.04, 0.02, 0.01, 0.02, 0.04, 0.05, 0.04]);
+        let step = rates(0.5, Schedule::Step { step_size: 3, gamma: 0.1 }, 10);
+        assert_eq!(step, vec![0.5, 0.5, 0.5, 0.05, 0.05, 0.05, 0.0050000004, 0.0050000004, 0.0050000004, 0.0005]);
+        let step = rates(1.0, Schedule::Step { step_size: 2, gamma: 0.5 }, 7);
+        assert_eq!(step, vec![1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.125]);
+        assert_eq!(rates(0.3, Schedule::Constant, 3), vec![0.3; 3]);
     }
 
     /// PyTorch's per-element loops (torch.optim.SGD and Adam/AdamW, single-tensor, f32), one
@@ -298,7 +358,7 @@ mod tests {
         for len in [1, 2, 3, 4, 5, 7, 9, UPDATE_BLOCK - 1, UPDATE_BLOCK + 3, 3 * UPDATE_BLOCK + 2] {
             for method in methods {
                 let values: Vec<f32> = (0..len).map(|i| ((i * 37 % 101) as f32 - 50.0) / 40.0).collect();
-                let mut p = Param::new("w".into(), vec![len], Role::Weight, values.clone());
+                let mut p = Param::new("w".into(), vec![len], Role::Weight, values.clone()).unwrap();
                 let mut optimizer = Optimizer::new(method, 0.05, Schedule::Constant);
                 let (mut value, mut m1, mut m2) = (values, vec![0.0; len], vec![0.0; len]);
                 for t in 1..=3u64 {
@@ -314,8 +374,41 @@ mod tests {
     }
 
     #[test]
+    fn keeps_finite_tries_the_update_without_making_it() {
+        let sgd = |weight_decay| Method::Sgd { momentum: 0.0, nesterov: false, weight_decay };
+        // Every block: the bad value sits in the last block, past the first UPDATE_BLOCK values.
+        let len = UPDATE_BLOCK + 5;
+        let mut p = Param::new("w".into(), vec![len], Role::Weight, vec![1.0; len]).unwrap();
+        p.grad = vec![0.5; len];
+        assert!(Optimizer::new(sgd(0.0), 0.1, Schedule::Constant).keeps_finite(&p));
+        p.value[len - 1] = 3e38;
+        let before = p.clone();
+        // p − lr·(g + wd·p) = 3e38 − 3e39 overflows to −Inf.
+        let optimizer = Optimizer::new(sgd(10.0), 1.0, Schedule::Constant);
+        assert!(!optimizer.keeps_finite(&p));
+        assert_eq!((p.value.clone(), p.moment1.clone(), optimizer.steps), (before.value, before.moment1, 0));
+        // Adam with eps 0 divides 0 by 0 where a gradient is zero; its v overflows at |g| = 1e20.
+        let adam = |eps| Method::Adam { beta1: 0.9, beta2: 0.999, eps, weight_decay: 0.0 };
+        let mut q = Param::new("w".into(), vec![2], Role::Weight, vec![1.0, 1.0]).unwrap();
+        q.grad = vec![0.0, 1.0];
+        assert!(Optimizer::new(adam(1e-8), 0.1, Schedule::Constant).keeps_finite(&q));
+        assert!(!Optimizer::new(adam(0.0), 0.1, Schedule::Constant).keeps_finite(&q));
+        q.grad = vec![1e20, 1.0];
+        assert!(!Optimizer::new(adam(1e-8), 0.1, Schedule::Constant).keeps_finite(&q), "v = g² is Inf in f32");
+        // Held moments are what the trial starts from: a velocity of 3e38 overflows with momentum.
+        let mut r = Param::new("w".into(), vec![1], Role::Weight, vec![0.0]).unwrap();
+        r.grad = vec![3e38];
+        r.moment1 = vec![3e38];
+        let momentum = Optimizer { steps: 1, ..Optimizer::new(Method::Sgd { momentum: 0.9, nesterov: false, weight_decay: 0.0 }, 1e-3, Schedule::Constant) };
+        assert!(!momentum.keeps_finite(&r));
+        r.moment1 = vec![0.0];
+        assert!(momentum.keeps_finite(&r));
+        assert_eq!([sgd(0.0), Method::Sgd { momentum: 0.9, nesterov: false, weight_decay: 0.0 }, adam(1e-8)].map(|m| Optimizer::new(m, 0.1, Schedule::Constant).moments_per_value()), [0, 1, 2]);
+    }
+
+    #[test]
     fn adam_first_step_moves_by_lr() {
-        let mut p = Param::new("w".into(), vec![2], Role::Weight, vec![1.0, -1.0]);
+        let mut p = Param::new("w".into(), vec![2], Role::Weight, vec![1.0, -1.0]).unwrap();
         p.grad = vec![0.3, -7.0];
         let mut opt = Optimizer::new(Method::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }, 0.1, Schedule::Constant);
         opt.step(&mut [&mut p]);

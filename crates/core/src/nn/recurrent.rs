@@ -13,7 +13,9 @@
 use super::init::uniform_values;
 use super::layer::{Layer, Mode, Param, Role};
 use super::unroll::{InitialState, InputGradients, Scratch, Trace, Unroll, Upstream, WeightGradients, Weights};
+use crate::error::Result;
 use crate::rng::Rng;
+use crate::size::{self, Count};
 
 /// Which recurrent cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,15 +43,23 @@ impl CellKind {
     }
 
     /// Values one example keeps between forward and backward, over `steps` steps of `units`:
-    /// pre-activations and their gradients (2G per step), the hidden state, and for the
-    /// LSTM the gates, cell state and tanh(c) (G + 2H).
-    pub fn workspace_per_example(self, steps: usize, units: usize) -> usize {
-        let gates = self.gates_per_unit() * units;
-        let per_step = match self {
-            CellKind::Rnn => 2 * gates + units,
-            CellKind::Lstm => 3 * gates + 3 * units,
+    /// per step the pre-activations and their gradients (2G), the hidden state (H), and for
+    /// the LSTM the gates, cell state and tanh(c) (G + 2H); per example backward's ∂L/∂h (H)
+    /// and, for the LSTM, ∂L/∂c (H).
+    pub fn workspace_per_example(self, steps: usize, units: usize) -> Count {
+        let gates = Count::of(units).times(self.gates_per_unit());
+        let (per_step, per_example) = match self {
+            CellKind::Rnn => (gates.times(2).plus(units), Count::of(units)),
+            CellKind::Lstm => (gates.times(3).plus(Count::of(units).times(3)), Count::of(units).times(2)),
         };
-        steps.saturating_mul(per_step)
+        per_step.times(steps).plus(per_example)
+    }
+
+    /// The parameter values of a layer of `units` on `input_features`: weight_ih [G, I],
+    /// weight_hh [G, H] and the two biases [G].
+    pub fn parameter_count(self, input_features: usize, units: usize) -> Count {
+        let gates = Count::of(units).times(self.gates_per_unit());
+        gates.times(input_features).plus(gates.times(units)).plus(gates.times(2))
     }
 }
 
@@ -96,25 +106,27 @@ pub struct Recurrent {
 impl Recurrent {
     /// `input_dims` = [T, I] (the builder checks the rank); parameters drawn from `rng` in
     /// PyTorch's order weight_ih, weight_hh, bias_ih, bias_hh.
-    pub fn new(name: String, input_dims: &[usize], options: RecurrentOptions, rng: &mut Rng) -> Recurrent {
+    pub fn new(name: String, input_dims: &[usize], options: RecurrentOptions, rng: &mut Rng) -> Result<Recurrent> {
         let (steps, input_features) = (input_dims[0], input_dims[1]);
         let RecurrentOptions { cell, units, return_sequences, forget_bias, bptt_steps } = options;
         let gates = cell.gates_per_unit() * units;
         let bound = 1.0 / (units as f32).sqrt();
         let param = |suffix: &str, shape: Vec<usize>, role: Role, rng: &mut Rng| {
-            let values = uniform_values(rng, shape.iter().product(), bound);
-            Param::new(format!("{}.{}", name, suffix), shape, role, values)
+            let name = format!("{}.{}", name, suffix);
+            let len = Count::product(&shape).at_most("createModel", &name, usize::MAX)?;
+            Param::new(name, shape, role, uniform_values(rng, len, bound)?)
         };
-        let weight_ih = param("weight_ih", vec![gates, input_features], Role::Weight, rng);
-        let weight_hh = param("weight_hh", vec![gates, units], Role::Weight, rng);
-        let mut bias_ih = param("bias_ih", vec![gates], Role::Bias, rng);
-        let bias_hh = param("bias_hh", vec![gates], Role::Bias, rng);
+        let weight_ih = param("weight_ih", vec![gates, input_features], Role::Weight, rng)?;
+        let weight_hh = param("weight_hh", vec![gates, units], Role::Weight, rng)?;
+        let mut bias_ih = param("bias_ih", vec![gates], Role::Bias, rng)?;
+        let bias_hh = param("bias_hh", vec![gates], Role::Bias, rng)?;
         if cell == CellKind::Lstm {
             // A positive forget bias starts f near 1: remember by default (Jozefowicz et al. 2015).
             bias_ih.value[units..2 * units].iter_mut().for_each(|b| *b += forget_bias);
         }
         let output_dims = if return_sequences { vec![steps, units] } else { vec![units] };
-        Recurrent {
+        let time_grad_norms = size::zeros("createModel", &name, steps)?;
+        Ok(Recurrent {
             name,
             unroll: Unroll { cell, steps, input_features, units },
             return_sequences,
@@ -126,8 +138,8 @@ impl Recurrent {
             bias_hh,
             trace: Trace::default(),
             scratch: Scratch::default(),
-            time_grad_norms: vec![0.0; steps],
-        }
+            time_grad_norms,
+        })
     }
 
     /// The first time step the backward pass reaches.
@@ -187,7 +199,7 @@ impl Layer for Recurrent {
         Some(&self.time_grad_norms)
     }
 
-    fn workspace_per_example(&self) -> usize {
+    fn workspace_per_example(&self) -> Count {
         self.unroll.cell.workspace_per_example(self.unroll.steps, self.unroll.units)
     }
 }

@@ -76,8 +76,8 @@ mod tests {
 
     #[test]
     fn penalty_skips_biases_and_matches_its_gradient() {
-        let mut w = Param::new("0.weight".into(), vec![2], Role::Weight, vec![0.5, -2.0]);
-        let mut b = Param::new("0.bias".into(), vec![1], Role::Bias, vec![3.0]);
+        let mut w = Param::new("0.weight".into(), vec![2], Role::Weight, vec![0.5, -2.0]).unwrap();
+        let mut b = Param::new("0.bias".into(), vec![1], Role::Bias, vec![3.0]).unwrap();
         let penalty = Penalty { l1: 0.1, l2: 0.01 };
         let value = penalty.apply(&mut [&mut w, &mut b]);
         assert!((value - (0.1 * 2.5 + 0.01 * 4.25)).abs() < 1e-7);
@@ -86,8 +86,37 @@ mod tests {
     }
 
     #[test]
+    fn l1_has_no_direction_at_exactly_zero() {
+        let mut w = Param::new("0.weight".into(), vec![3], Role::Weight, vec![0.0, -0.0, 1e-30]).unwrap();
+        Penalty { l1: 0.5, l2: 0.0 }.apply(&mut [&mut w]);
+        // PyTorch's sign(0) = 0: a zero weight gets no push, a tiny positive one the full l1.
+        assert_eq!(w.grad, vec![0.0, 0.0, 0.5]);
+        let mut w = Param::new("0.weight".into(), vec![2], Role::Weight, vec![-3.0, 2.0]).unwrap();
+        assert_eq!(Penalty::default().apply(&mut [&mut w]), 0.0);
+        assert!(!Penalty::default().is_active() && Penalty { l1: 0.0, l2: 1e-9 }.is_active());
+        assert_eq!(w.grad, vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn clipping_below_the_limit_leaves_gradients_unchanged() {
+        let mut p = Param::new("w".into(), vec![2], Role::Weight, vec![0.0, 0.0]).unwrap();
+        p.grad = vec![0.3, -0.4];
+        let norm = global_grad_norm(&[&mut p]);
+        assert!((norm - 0.5).abs() < 1e-7);
+        // ‖g‖ + 1e-6 ≤ max_norm and |g| ≤ max_value: nothing moves, not even by rounding.
+        Clip { max_norm: Some(0.501), max_value: Some(0.4) }.apply(&mut [&mut p], norm);
+        assert_eq!(p.grad, vec![0.3, -0.4]);
+        Clip { max_norm: Some(10.0), max_value: None }.apply(&mut [&mut p], norm);
+        assert_eq!(p.grad, vec![0.3, -0.4]);
+        // Just above the limit it scales by max/(‖g‖ + 1e-6), as clip_grad_norm_.
+        Clip { max_norm: Some(0.25), max_value: None }.apply(&mut [&mut p], norm);
+        let scale = (0.25 / (norm + 1e-6)) as f32;
+        assert_eq!(p.grad, vec![0.3 * scale, -0.4 * scale]);
+    }
+
+    #[test]
     fn clipping_scales_to_max_norm_then_clamps() {
-        let mut p = Param::new("w".into(), vec![2], Role::Weight, vec![0.0, 0.0]);
+        let mut p = Param::new("w".into(), vec![2], Role::Weight, vec![0.0, 0.0]).unwrap();
         p.grad = vec![3.0, 4.0];
         let clip = Clip { max_norm: Some(1.0), max_value: Some(0.7) };
         let norm = global_grad_norm(&[&mut p]);

@@ -1,9 +1,10 @@
 //! A residual block `y = x + f(x)`: the identity shortcut carries the gradient past f
 //! unchanged, which is what keeps deep nets trainable.
 
-use super::layer::{example_len, Buffer, Layer, Mode, Param};
+use super::layer::{example_count, Buffer, Layer, Mode, Param};
 use super::sequential::Sequential;
 use crate::kernels::vector;
+use crate::size::Count;
 
 pub struct Residual {
     name: String,
@@ -58,10 +59,10 @@ impl Layer for Residual {
         self.body.visit_buffers(visit);
     }
 
-    /// The widest output or workspace inside the body, so a batch's memory bound covers
-    /// nested layers too.
-    fn workspace_per_example(&self) -> usize {
-        self.body.layers.iter().map(|layer| example_len(layer.output_dims()).max(layer.workspace_per_example())).max().unwrap_or(0)
+    /// Everything the body keeps (its layers' outputs, workspaces and gradient buffers) and
+    /// ∂L/∂x through it, so a batch's memory bound covers nested layers too.
+    fn workspace_per_example(&self) -> Count {
+        self.body.values_per_example().plus(example_count(self.body.input_dims()))
     }
 
     fn sublayers_mut(&mut self) -> &mut [Box<dyn Layer>] {

@@ -1,7 +1,8 @@
 //! A chain of layers with the buffers that hold every layer's output and the gradients that
 //! flow back through it. Used for the model's body and for residual blocks' bodies.
 
-use super::layer::{example_len, Buffer, Layer, Mode, Param};
+use super::layer::{example_count, example_len, Buffer, Layer, Mode, Param};
+use crate::size::Count;
 
 pub struct Sequential {
     pub layers: Vec<Box<dyn Layer>>,
@@ -37,6 +38,15 @@ impl Sequential {
             Some(output) => output,
             None => input,
         }
+    }
+
+    /// The values one example occupies while a batch runs through the chain: every layer's
+    /// output and workspace, and the two gradient buffers (each as long as the widest
+    /// output they carry back).
+    pub fn values_per_example(&self) -> Count {
+        let widest = self.layers.iter().map(|layer| example_count(layer.output_dims())).max().unwrap_or(Count::ZERO);
+        let layers = self.layers.iter().fold(Count::ZERO, |total, layer| total.plus(example_count(layer.output_dims())).plus(layer.workspace_per_example()));
+        layers.plus(widest.times(2))
     }
 
     /// The outputs of every layer from the last forward pass.

@@ -10,7 +10,8 @@
 //! JavaScript would describe them.
 
 use super::activation::Activation;
-use super::build::{LayerConfig, MAX_UNITS};
+use super::build::LayerConfig;
+use super::limits::MAX_UNITS;
 use super::init::Init;
 use super::loss::Loss;
 use super::model::ModelConfig;

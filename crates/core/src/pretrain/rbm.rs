@@ -20,13 +20,17 @@ use crate::error::{shape_str, Error, Result};
 use crate::kernels::activation::{self, Kind};
 use crate::kernels::{sgemm, vector};
 use crate::rng::Rng;
+use crate::size::{self, Count};
 
 /// The most weights an RBM may have (64 Mi values, 256 MiB of f32), so no call from outside
 /// can ask for unbounded memory.
 pub const MAX_WEIGHTS: usize = 1 << 26;
 /// The most rows processed in one block by the whole-dataset passes (reconstruction error,
-/// hidden probabilities), bounding their scratch memory.
+/// hidden probabilities), and the most values such a block may hold, bounding their scratch.
 const BLOCK_ROWS: usize = 256;
+const BLOCK_VALUES: usize = 1 << 24;
+/// The most values one CD update's chain (or one call's output) may hold: 1 GiB of f32.
+pub const MAX_BATCH_VALUES: usize = 1 << 28;
 /// The most Gibbs steps one CD update may take.
 pub const MAX_GIBBS_STEPS: usize = 100_000;
 
@@ -54,8 +58,10 @@ pub struct Gradient {
 }
 
 impl Gradient {
-    fn zeros(visible: usize, hidden: usize) -> Gradient {
-        Gradient { weight: vec![0.0; visible * hidden], visible_bias: vec![0.0; visible], hidden_bias: vec![0.0; hidden] }
+    /// Zeros for an RBM whose `visible × hidden` was bounded at construction; allocated
+    /// fallibly.
+    fn zeros(op: &str, visible: usize, hidden: usize) -> Result<Gradient> {
+        Ok(Gradient { weight: size::zeros(op, "weight", visible * hidden)?, visible_bias: size::zeros(op, "visibleBias", visible)?, hidden_bias: size::zeros(op, "hiddenBias", hidden)? })
     }
 }
 
@@ -140,17 +146,16 @@ impl Rbm {
         if hidden == 0 {
             return Err(Error::invalid(op, "hidden", "a positive integer", "0"));
         }
-        let weights = visible.checked_mul(hidden).filter(|&n| n <= MAX_WEIGHTS);
-        let weights = weights.ok_or_else(|| Error::TooLarge { op: op.into(), arg: "visible × hidden".into(), requested: visible as u64 * hidden as u64, limit: MAX_WEIGHTS as u64 })?;
+        let weights = Count::product(&[visible, hidden]).at_most(op, "visible × hidden", MAX_WEIGHTS)?;
         let mut rng = Rng::new(seed);
-        let weight = (0..weights).map(|_| rng.normal(0.0, 0.01)).collect();
+        let weight = size::filled(op, "weight", weights, || rng.normal(0.0, 0.01))?;
         Ok(Rbm {
             visible,
             hidden,
             weight,
-            visible_bias: vec![0.0; visible],
-            hidden_bias: vec![0.0; hidden],
-            velocity: Gradient::zeros(visible, hidden),
+            visible_bias: size::zeros(op, "visibleBias", visible)?,
+            hidden_bias: size::zeros(op, "hiddenBias", hidden)?,
+            velocity: Gradient::zeros(op, visible, hidden)?,
             rng,
             chain: Chain::default(),
         })
@@ -197,6 +202,19 @@ impl Rbm {
         }
         target.copy_from_slice(values);
         Ok(())
+    }
+
+    /// Rows per block of the whole-dataset passes: [`BLOCK_ROWS`], fewer for wide layers so
+    /// a block stays within [`BLOCK_VALUES`] (256 · a wide layer would overflow 32 bits).
+    fn block_rows(&self) -> usize {
+        (BLOCK_VALUES / self.visible.max(self.hidden)).max(1).min(BLOCK_ROWS)
+    }
+
+    /// Checks that a CD update on `rows` rows fits: its chain keeps three hidden states
+    /// and two visible ones per row (see [`Chain`]). `arg` names what set `rows`.
+    fn check_chain(&self, op: &str, arg: &str, rows: usize) -> Result<()> {
+        let per_row = Count::of(self.hidden).times(3).plus(Count::of(self.visible).times(2));
+        per_row.times(rows).at_most(op, arg, MAX_BATCH_VALUES).map(drop)
     }
 
     /// Checks that `data` is `rows` visible vectors with every value a probability in [0, 1].
@@ -255,9 +273,11 @@ impl Rbm {
     /// p(h = 1 | v) for `rows` visible vectors in `data` ([rows, visible]); returns [rows, hidden].
     pub fn hidden_probabilities(&self, op: &str, data: &[f32], rows: usize) -> Result<Vec<f32>> {
         self.check_data(op, data, rows)?;
-        let mut out = vec![0.0; rows * self.hidden];
+        let len = Count::product(&[rows, self.hidden]).at_most(op, "x", MAX_BATCH_VALUES)?;
+        let mut out = size::zeros(op, "x", len)?;
         let mut pre = Vec::new();
-        for (v, h) in data.chunks(BLOCK_ROWS * self.visible).zip(out.chunks_mut(BLOCK_ROWS * self.hidden)) {
+        let block = self.block_rows();
+        for (v, h) in data.chunks(block * self.visible).zip(out.chunks_mut(block * self.hidden)) {
             self.up(v, v.len() / self.visible, &mut pre, h);
         }
         Ok(out)
@@ -272,7 +292,7 @@ impl Rbm {
         }
         let (mut pre, mut hidden, mut reconstruction) = (Vec::new(), Vec::new(), Vec::new());
         let mut total = 0.0f64;
-        for v in data.chunks(BLOCK_ROWS * self.visible) {
+        for v in data.chunks(self.block_rows() * self.visible) {
             let block = v.len() / self.visible;
             hidden.resize(block * self.hidden, 0.0);
             reconstruction.resize(v.len(), 0.0);
@@ -315,7 +335,8 @@ impl Rbm {
         if rows == 0 {
             return Err(Error::invalid(op, "x", "at least one row", "0 rows"));
         }
-        let mut gradient = Gradient::zeros(self.visible, self.hidden);
+        self.check_chain(op, "x", rows)?;
+        let mut gradient = Gradient::zeros(op, self.visible, self.hidden)?;
         self.contrastive_divergence(data, rows, k, sample_visible, &mut gradient);
         Ok(gradient)
     }
@@ -388,11 +409,12 @@ impl Rbm {
         if rows == 0 {
             return Err(Error::invalid(op, "x", "at least one row", "0 rows"));
         }
+        self.check_chain(op, "batchSize", batch_size.min(rows))?;
         let nv = self.visible;
         let mut order: Vec<usize> = (0..rows).collect();
         self.rng.shuffle(&mut order);
         let mut batch = Vec::with_capacity(batch_size.min(rows) * nv);
-        let mut gradient = Gradient::zeros(self.visible, self.hidden);
+        let mut gradient = Gradient::zeros(op, self.visible, self.hidden)?;
         for indices in order.chunks(batch_size) {
             batch.clear();
             for &row in indices {

@@ -18,7 +18,7 @@
 
 use crate::autograd::{Backward, Tape, TensorId};
 use crate::error::{shape_str, Error, Result};
-use crate::nn::model::MAX_BATCH_VALUES;
+use crate::nn::limits::MAX_BATCH_VALUES;
 use crate::nn::recurrent::CellKind;
 use crate::nn::unroll::{InitialState, InputGradients, Scratch, Trace, Unroll, Upstream, WeightGradients, Weights};
 use crate::tensor::Tensor;
@@ -72,11 +72,7 @@ pub fn recurrent(
     }
     let c0 = initial_cell.map(|id| tape.value(op, "c0", id)).transpose()?;
     let (unroll, batch) = check_shapes(cell, &input, &weight_ih, &weight_hh, &bias_ih, &bias_hh, h0.as_deref(), c0.as_deref())?;
-    let workspace = cell.workspace_per_example(unroll.steps, unroll.units);
-    if batch.checked_mul(workspace).map_or(true, |values| values > MAX_BATCH_VALUES) {
-        let requested = (batch as u64).saturating_mul(workspace as u64);
-        return Err(Error::TooLarge { op: op.into(), arg: "x".into(), requested, limit: MAX_BATCH_VALUES as u64 });
-    }
+    cell.workspace_per_example(unroll.steps, unroll.units).times(batch).at_most(op, "x", MAX_BATCH_VALUES)?;
 
     let weights = Weights { weight_ih: weight_ih.data(), weight_hh: weight_hh.data(), bias_ih: bias_ih.data(), bias_hh: bias_hh.data() };
     let initial = InitialState { hidden: h0.as_ref().map(|h| h.data()), cell: c0.as_ref().map(|c| c.data()) };
@@ -388,7 +384,7 @@ mod tests {
             let mut tape = Tape::new();
             let ids = random_leaves(&mut tape, &mut Rng::new(5), &shapes(cell, batch, steps, features, units));
             let options = RecurrentOptions { cell, units, return_sequences: true, forget_bias: 0.0, bptt_steps: None };
-            let mut layer = Recurrent::new("r".into(), &[steps, features], options, &mut Rng::new(1));
+            let mut layer = Recurrent::new("r".into(), &[steps, features], options, &mut Rng::new(1)).unwrap();
             let mut index = 1;
             layer.visit_params(&mut |param| {
                 param.value.copy_from_slice(tape.value("t", "t", ids[index]).unwrap().data());

@@ -82,11 +82,15 @@ impl Layout {
             None => return Ok(Layout { axis: None, outer: 1, reduced: count, inner: 1 }),
             Some(axis) => axis,
         };
-        let rank = shape.len() as isize;
+        // A 0-d tensor counts as one dimension, as in PyTorch: axis 0 or -1 reduces it to itself.
+        let rank = shape.len().max(1) as isize;
         let resolved = if axis < 0 { axis + rank } else { axis };
         if resolved < 0 || resolved >= rank {
             let expected = format!("an axis in [{}, {}] for shape {}", -rank, rank - 1, shape_str(shape));
             return Err(Error::invalid(op, "axis", expected, axis.to_string()));
+        }
+        if shape.is_empty() {
+            return Ok(Layout { axis: None, outer: 1, reduced: count, inner: 1 });
         }
         let d = resolved as usize;
         Ok(Layout { axis: Some(d), outer: shape[..d].iter().product(), reduced: shape[d], inner: shape[d + 1..].iter().product() })
@@ -149,6 +153,25 @@ mod tests {
         assert_eq!(error.code(), "InvalidArgument");
         assert!(error.to_string().contains("[-2, 1]"), "{}", error);
         assert_eq!(reduce(&mut tape, ReduceKind::Sum, x, Some(-3), false).unwrap_err().code(), "InvalidArgument");
+    }
+
+    /// PyTorch: `torch.tensor(5.).sum(0)`, `.mean(-1)` and `.sum(0, keepdim=True)` are all
+    /// `tensor(5.)` (shape []); `.sum(1)` is an IndexError ("expected to be in range of [-1, 0]").
+    #[test]
+    fn a_scalar_reduces_along_axis_0_or_minus_1_to_itself() {
+        let mut tape = Tape::new();
+        let x = tape.leaf(Tensor::scalar(5.0), true).unwrap();
+        for (kind, axis, keepdim) in [(ReduceKind::Sum, 0, false), (ReduceKind::Mean, -1, false), (ReduceKind::Sum, 0, true)] {
+            let y = reduced(&mut tape, kind, x, Some(axis), keepdim);
+            assert_eq!((y.shape(), y.data()), (&[][..], &[5.0][..]), "{:?} axis {}", kind, axis);
+        }
+        let y = reduce(&mut tape, ReduceKind::Mean, x, Some(0), false).unwrap();
+        tape.backward(y).unwrap();
+        assert_eq!(tape.grad("t", "x", x).unwrap().unwrap().data(), &[1.0]);
+        for axis in [1, -2] {
+            let error = reduce(&mut tape, ReduceKind::Sum, x, Some(axis), false).unwrap_err();
+            assert!(error.to_string().contains("an axis in [-1, 0] for shape []"), "{}", error);
+        }
     }
 
     #[test]
