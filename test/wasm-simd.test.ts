@@ -4,7 +4,7 @@
  * in one function body, and the instance reports SIMD as enabled. A build without
  * `+simd128` would pass every numeric test on the scalar twin; this one fails it.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, simdEnabled } from '../dist/ts/index.js';
 
@@ -95,5 +95,12 @@ describe('gradlab.wasm SIMD128', () => {
 
   it('reports SIMD as enabled', () => {
     expect(simdEnabled()).toBe(true);
+  });
+});
+
+describe('the shipped WebAssembly', () => {
+  it('is under 600 KB, the .wasm and its glue together', () => {
+    const size = (file: string) => statSync(new URL(`../dist/pkg/${file}`, import.meta.url)).size;
+    expect(size('gradlab_bg.wasm') + size('gradlab.js')).toBeLessThan(600_000);
   });
 });
