@@ -7,9 +7,12 @@
  * and ending with `await runIfMain(import.meta.url, run)` so it also runs alone
  * (`node bench/suites/mlp.mjs --quick`).
  *
- * @typedef {{ quick: boolean }} RunOptions
- * @typedef {{ run: () => unknown, dispose?: () => void }} Workload
- *   A prepared piece of work; `run` may return a promise (tfjs-layers `trainOnBatch`).
+ * @typedef {{ quick: boolean, sweeps?: boolean }} RunOptions
+ * @typedef {{ run?: () => unknown, turn?: (ms: number) => Promise<number>,
+ *   measure?: (options: MeasureOptions) => Promise<{ medianMs: number }>, dispose?: () => void }} Workload
+ *   A prepared piece of work; `run` may return a promise (tfjs-layers `trainOnBatch`). A
+ *   workload timed elsewhere (PyTorch, in its own process) has no `run` but `turn(ms)`, which
+ *   runs it for about `ms` and returns the mean ms per run, and `measure`, tinybench's rule.
  * @typedef {{ label: string, prepare: () => Promise<Workload> }} Contender
  *   One implementation of a workload. `prepare` builds fresh state (and switches the tfjs
  *   backend) every round, so contenders never share or migrate each other's tensors.
@@ -32,6 +35,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
+import { closeTorchPeer } from './baselines/pytorch.mjs';
 
 export const BENCH_DIRECTORY = path.dirname(fileURLToPath(import.meta.url));
 export const RESULTS_DIRECTORY = path.join(BENCH_DIRECTORY, 'results');
@@ -44,6 +48,16 @@ export const GRADLAB = 'gradlab';
  * measured value under the same id (the worst case where a target spans several sizes).
  */
 export const TARGETS = [
+  // Issue 16: the strongest peers, in the same run.
+  { id: 'elementwise-vs-tfjs-wasm', suite: 'kernels', benchmark: 'every elementwise/activation kernel and softmax, 1M elements', requirement: '≥ 1.0× tfjs-wasm', threshold: 1.0 },
+  { id: 'batchnorm-vs-pytorch', suite: 'batchnorm', benchmark: 'BatchNorm train fwd+bwd [256×1024]', requirement: '≥ 0.6× PyTorch 1 thread', threshold: 0.6 },
+  { id: 'mlp-sigmoid-vs-pytorch', suite: 'mlp', benchmark: 'MLP [784,30,30,30,30,10] sigmoid, batch 10', requirement: '≥ 3× PyTorch 1 thread', threshold: 3 },
+  { id: 'lstm-vs-pytorch', suite: 'lstm', benchmark: 'LSTM in 32, hidden 128, T 50, batch 32', requirement: '≥ 1.0× PyTorch 1 thread', threshold: 1.0 },
+  { id: 'mlp-relu-relaxed-vs-pytorch', suite: 'relaxed', benchmark: 'MLP [784,256,256,10] ReLU, batch 64, Node 24 relaxed SIMD', requirement: '≥ 0.55× PyTorch 1 thread', threshold: 0.55 },
+  { id: 'sgemm-relaxed-vs-simd128', suite: 'relaxed', benchmark: 'sgemm n = 256…1024, A·B, Node 24', requirement: '≥ 1.2× the SIMD128 build', threshold: 1.2 },
+  { id: 'predict-vs-ort', suite: 'predict', benchmark: 'predict, both MLPs and the LSTM, batch 10…256', requirement: '≥ 1.3× onnxruntime-web', threshold: 1.3 },
+  { id: 'workers-2-vs-1-equal-cores', suite: 'workers', benchmark: '2 workers vs 1, global batch 256 (issue 16)', requirement: '≥ 1.8×', threshold: 1.8 },
+  // ANCHORS.md's first targets.
   { id: 'sgemm-ab-gflops', suite: 'kernels', benchmark: 'sgemm n = 256…1024, A·B', requirement: '≥ 28 GFLOP/s', threshold: 28 },
   { id: 'sgemm-ab-vs-tfjs-wasm', suite: 'kernels', benchmark: 'sgemm n = 256…1024, A·B', requirement: '≥ 1.3× tfjs-wasm', threshold: 1.3 },
   { id: 'sgemm-ab-peak-fraction', suite: 'kernels', benchmark: 'sgemm n = 256…1024, A·B', requirement: '≥ 70 % of the SIMD128 peak', threshold: 0.7 },
@@ -61,7 +75,10 @@ export const TARGETS = [
 ];
 
 /** Suites run in this order; any other suite file runs after them, alphabetically. */
-export const SUITE_ORDER = ['kernels', 'mlp', 'batchnorm', 'lstm', 'workers'];
+export const SUITE_ORDER = ['kernels', 'mlp', 'batchnorm', 'lstm', 'predict', 'relaxed', 'workers', 'memory', 'sweeps'];
+
+/** Suites a `--quick` run skips unless named (they only draw charts). */
+export const FULL_ONLY_SUITES = ['sweeps'];
 
 /**
  * Timing budgets: full runs take 3 interleaved rounds (ANCHORS.md's method), quick runs one
@@ -82,8 +99,24 @@ export function budget(options) {
  */
 export function parseArguments(argv) {
   const quick = argv.includes('--quick');
+  const sweeps = argv.includes('--sweeps');
   const suites = argv.filter((argument) => !argument.startsWith('--'));
-  return { quick, suites };
+  return { quick, sweeps, suites };
+}
+
+/**
+ * Prints one progress line (the bench prints one per contender as each finishes, so a long run
+ * is never silent).
+ * @param {string} text
+ */
+export function progress(text) {
+  console.log(`  · ${text}`);
+}
+
+/** @param {string | undefined} group @param {Timing} timing */
+function reportTiming(group, timing) {
+  const value = timing.error ? `unavailable (${timing.error.split('\n')[0].slice(0, 120)})` : `${formatNumber(timing.medianMs)} ms`;
+  progress(`${group ? `${group} — ` : ''}${timing.label}: ${value}`);
 }
 
 /**
@@ -114,7 +147,7 @@ export async function measure(fn, { time = 1000, iterations = 5, warmupTime = 20
  * @param {MeasureOptions & { rounds?: number }} options
  * @returns {Promise<Timing[]>}
  */
-export async function compare(contenders, { rounds = 3, ...measureOptions } = {}) {
+export async function compare(contenders, { rounds = 3, group, ...measureOptions } = {}) {
   /** @type {Timing[]} */
   const timings = contenders.map((contender) => ({ label: contender.label, medianMs: null, roundsMs: [] }));
   for (let round = 0; round < rounds; round++) {
@@ -127,7 +160,7 @@ export async function compare(contenders, { rounds = 3, ...measureOptions } = {}
       let workload;
       try {
         workload = await contender.prepare();
-        const { medianMs } = await measure(workload.run, measureOptions);
+        const { medianMs } = workload.measure ? await workload.measure(measureOptions) : await measure(/** @type {() => unknown} */ (workload.run), measureOptions);
         timing.roundsMs.push(medianMs);
       } catch (error) {
         timing.error = error instanceof Error ? error.message : String(error);
@@ -138,6 +171,7 @@ export async function compare(contenders, { rounds = 3, ...measureOptions } = {}
   }
   for (const timing of timings) {
     if (!timing.error) timing.medianMs = median(timing.roundsMs);
+    reportTiming(group, timing);
   }
   return timings;
 }
@@ -150,12 +184,14 @@ export async function compare(contenders, { rounds = 3, ...measureOptions } = {}
  * spread them over all contenders, where whole-second measurements of one contender at a time
  * would hand them to whoever ran then. The result per contender is the median of its turns
  * (all kept in `roundsMs`), after one untimed warm-up round; a contender that fails gets
- * `medianMs: null`.
+ * `medianMs: null`. `warmupMs` lengthens the warm-up turn (tfjs-layers needs a few hundred ms
+ * of calls before V8 has optimised it); a workload timed in its own process (PyTorch) runs its
+ * turns there (`turn`).
  * @param {Contender[]} contenders
- * @param {{ rounds: number, turnMs?: number }} options
+ * @param {{ rounds: number, turnMs?: number, warmupMs?: number, group?: string }} options
  * @returns {Promise<Timing[]>}
  */
-export async function alternate(contenders, { rounds, turnMs = 0 }) {
+export async function alternate(contenders, { rounds, turnMs = 0, warmupMs = turnMs, group }) {
   /** @type {Timing[]} */
   const timings = contenders.map((contender) => ({ label: contender.label, medianMs: null, roundsMs: [] }));
   /** @type {(Workload | undefined)[]} */
@@ -175,12 +211,19 @@ export async function alternate(contenders, { rounds, turnMs = 0 }) {
         const workload = workloads[index];
         if (!workload || timings[index].error) continue;
         const start = performance.now();
+        const length = round < 0 ? warmupMs : turnMs;
         try {
+          if (workload.turn) {
+            const ms = await workload.turn(length);
+            if (round >= 0) timings[index].roundsMs.push(ms);
+            continue;
+          }
+          const run = /** @type {() => unknown} */ (workload.run);
           let runs = 0;
           do {
-            await workload.run();
+            await run();
             runs++;
-          } while (performance.now() - start < turnMs);
+          } while (performance.now() - start < length);
           if (round >= 0) timings[index].roundsMs.push((performance.now() - start) / runs);
         } catch (error) {
           timings[index].error = error instanceof Error ? error.message : String(error);
@@ -192,6 +235,7 @@ export async function alternate(contenders, { rounds, turnMs = 0 }) {
   }
   for (const timing of timings) {
     if (!timing.error && timing.roundsMs.length > 0) timing.medianMs = median(timing.roundsMs);
+    reportTiming(group, timing);
   }
   return timings;
 }
@@ -219,18 +263,19 @@ export function ratio(numerator, denominator) {
  * the time itself. `anchors` are ANCHORS.md's figures by contender, in `unit`.
  * @param {string} group workload name
  * @param {Timing[]} timings
- * @param {{ unit: string, work?: number, anchors?: Record<string, number> }} measureOf
+ * @param {{ unit: string, work?: number, anchors?: Record<string, number>, reference?: string }} measureOf
+ *   `reference` is the contender speedups are taken against (default gradlab).
  * @returns {Row[]}
  */
-export function rowsOf(group, timings, { unit, work = 1, anchors = {} }) {
-  const gradlab = timings.find((timing) => timing.label === GRADLAB);
+export function rowsOf(group, timings, { unit, work = 1, anchors = {}, reference = GRADLAB }) {
+  const gradlab = timings.find((timing) => timing.label === reference);
   return timings.map((timing) => ({
     group,
     contender: timing.label,
     medianMs: timing.medianMs,
     value: timing.medianMs == null ? null : unit === 'ms' ? timing.medianMs : work / (timing.medianMs / 1000),
     unit,
-    speedup: timing.label === GRADLAB ? null : ratio(timing.medianMs, gradlab?.medianMs),
+    speedup: timing.label === reference ? null : ratio(timing.medianMs, gradlab?.medianMs),
     roundsMs: timing.roundsMs,
     ...(anchors[timing.label] != null ? { anchor: anchors[timing.label] } : {}),
     ...(timing.error ? { error: timing.error } : {}),
@@ -390,12 +435,17 @@ export function printSummary(summary) {
  */
 export async function runIfMain(moduleUrl, run) {
   if (!process.argv[1] || moduleUrl !== pathToFileURL(path.resolve(process.argv[1])).href) return;
-  const options = { quick: parseArguments(process.argv.slice(2)).quick };
+  const { quick, sweeps } = parseArguments(process.argv.slice(2));
+  const options = { quick, sweeps };
   warnIfBusy();
-  const result = await run(options);
-  printSuite(result);
-  writeSuiteResult(result, options);
-  printSummary(writeSummary());
+  try {
+    const result = await run(options);
+    printSuite(result);
+    writeSuiteResult(result, options);
+    printSummary(writeSummary());
+  } finally {
+    await closeTorchPeer();
+  }
 }
 
 /**

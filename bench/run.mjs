@@ -1,20 +1,25 @@
 /**
  * Runs the benchmark suites in bench/suites/ and prints their tables and a summary of every
- * target from ANCHORS.md.
+ * target from ANCHORS.md and issue 16.
  *
- *   node bench/run.mjs              all suites (kernels, mlp, batchnorm, lstm, workers, others)
+ *   node bench/run.mjs              all suites (kernels, mlp, batchnorm, lstm, predict, relaxed,
+ *                                   workers, memory, sweeps, then any other)
  *   node bench/run.mjs mlp lstm     a subset
- *   node bench/run.mjs --quick      fewer, shorter rounds
+ *   node bench/run.mjs --quick      fewer, shorter rounds, no sweeps (add --sweeps for them)
  *
- * Writes bench/results/<suite>.json and bench/results/summary.json.
+ * Every contender prints a progress line as it finishes. Writes bench/results/<suite>.json,
+ * bench/results/summary.json and the sweeps' SVG charts.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BENCH_DIRECTORY, SUITE_ORDER, parseArguments, printSuite, printSummary, warnIfBusy, writeSuiteResult, writeSummary } from './harness.mjs';
+import { BENCH_DIRECTORY, FULL_ONLY_SUITES, SUITE_ORDER, parseArguments, printSuite, printSummary, warnIfBusy, writeSuiteResult, writeSummary } from './harness.mjs';
 import { wasmInfo } from './baselines/tfjs.mjs';
+import { closeTorchPeer, torchInfo } from './baselines/pytorch.mjs';
+import { ortInfo } from './baselines/onnx.mjs';
 
-const { quick, suites: requested } = parseArguments(process.argv.slice(2));
+const { quick, sweeps, suites: requested } = parseArguments(process.argv.slice(2));
+const runStarted = performance.now();
 const suitesDirectory = path.join(BENCH_DIRECTORY, 'suites');
 const available = readdirSync(suitesDirectory)
   .filter((file) => file.endsWith('.mjs'))
@@ -27,14 +32,18 @@ if (unknown.length > 0) {
   console.error(`unknown suite(s): ${unknown.join(', ')}; available: ${ordered.join(', ')}`);
   process.exit(2);
 }
-const selected = requested.length > 0 ? ordered.filter((name) => requested.includes(name)) : ordered;
+const selected =
+  requested.length > 0
+    ? ordered.filter((name) => requested.includes(name))
+    : ordered.filter((name) => !(quick && !sweeps && FULL_ONLY_SUITES.includes(name)));
 
-const options = { quick };
+const options = { quick, sweeps };
 console.log(`gradlab benchmarks${quick ? ' (quick)' : ''}: ${selected.join(', ')}`);
 warnIfBusy();
 let failures = 0;
 for (const name of selected) {
   const started = performance.now();
+  console.log(`\n▶ ${name} (${((started - runStarted) / 1000).toFixed(0)} s into the run)`);
   try {
     const suite = await import(pathToFileURL(path.join(suitesDirectory, `${name}.mjs`)).href);
     const result = await suite.run(options);
@@ -47,5 +56,9 @@ for (const name of selected) {
   console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 
-printSummary(writeSummary({ tfjsWasm: await wasmInfo() }));
+const peers = { tfjsWasm: await wasmInfo(), pytorch: await torchInfo(), onnxruntimeWeb: ortInfo() };
+await closeTorchPeer();
+const totalSeconds = (performance.now() - runStarted) / 1000;
+printSummary(writeSummary({ ...peers, suites: selected, quick, totalSeconds: Number(totalSeconds.toFixed(1)) }));
+console.log(`\nwhole run: ${totalSeconds.toFixed(0)} s${quick ? ' (quick)' : ''}`);
 if (failures > 0) process.exitCode = 1;

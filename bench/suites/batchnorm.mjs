@@ -1,7 +1,8 @@
 /**
  * BatchNorm training forward + backward on x [256, 1024] (ms): MSE over BatchNorm1d with batch
  * statistics and the gradients for x, weight and bias; gradlab's `model.gradients` against
- * pure JS and tfjs (`tf.valueAndGrads`) on cpu and wasm.
+ * pure JS, tfjs (`tf.valueAndGrads`) on cpu and wasm, and PyTorch (BatchNorm1d, MSELoss,
+ * backward; 1 thread and all cores) on the same data, in alternating turns.
  *
  * gradlab skips ∂x for its first layer (the input is no parameter), which would spare it the
  * costliest part of the backward pass. So its model puts an identity activation first: the
@@ -10,7 +11,8 @@
  *   node bench/suites/batchnorm.mjs [--quick]
  */
 import { BATCHNORM_BENCHMARK, batchnormData, makePureJsBatchNorm, makeTfjsBatchNorm } from '../baselines/batchnorm.mjs';
-import { budget, compare, gradlabContender, rowsOf, runIfMain, speedupOver } from '../harness.mjs';
+import { TORCH_ONE_THREAD, encode, torchContenders } from '../baselines/pytorch.mjs';
+import { alternate, gradlabContender, rowsOf, runIfMain, speedupOver } from '../harness.mjs';
 
 const GROUP = 'BatchNorm train fwd+bwd [256×1024]';
 
@@ -21,14 +23,15 @@ export async function run(options) {
   const spec = { input: [features], layers: [{ type: 'activation', activation: 'identity' }, { type: 'batchnorm' }], loss: 'mse' };
   const input = { shape: [batch, features], data: x };
   const output = { shape: [batch, features], data: target };
-  const timings = await compare(
+  const timings = await alternate(
     [
       gradlabContender(spec, (model) => model.gradients(input, output)),
       { label: 'pure JS', prepare: () => makePureJsBatchNorm() },
       { label: 'tfjs cpu', prepare: () => makeTfjsBatchNorm('cpu') },
       { label: 'tfjs wasm', prepare: () => makeTfjsBatchNorm('wasm') },
+      ...torchContenders({ kind: 'batchnorm_train', batch, features, x: encode(x), target: encode(target) }),
     ],
-    budget(options),
+    { rounds: options.quick ? 3 : 11, turnMs: 40, warmupMs: 300, group: GROUP },
   );
   const rows = rowsOf(GROUP, timings, { unit: 'ms', anchors: { 'pure JS': 8.8, 'tfjs cpu': 447, 'tfjs wasm': 46.9 } });
   return {
@@ -37,6 +40,7 @@ export async function run(options) {
     targets: [
       { id: 'batchnorm-vs-pure-js', measured: speedupOver(rows, GROUP, 'pure JS') },
       { id: 'batchnorm-vs-tfjs-wasm', measured: speedupOver(rows, GROUP, 'tfjs wasm') },
+      { id: 'batchnorm-vs-pytorch', measured: speedupOver(rows, GROUP, TORCH_ONE_THREAD) },
     ],
     notes: ['gradlab runs [identity, batchnorm] so that the BatchNorm computes ∂x, as the baselines do'],
   };

@@ -3,9 +3,11 @@
  * A·B, Aᵀ·B and A·Bᵀ, and its elementwise/activation kernels on 1M elements (ms), against
  * pure JS, tfjs-cpu and tfjs-wasm (XNNPACK SIMD, one thread) in the same run.
  *
- * gradlab runs on matrices staged in WASM memory once per round (`kernels.StagedMatrix`), as
- * tfjs keeps its tensors in its own memory: both sides time the kernel, not the copies.
- * Pure JS and tfjs-cpu (about 0.5 GFLOP/s: 4 s per 1024³ product) stop at n = 512.
+ * gradlab runs on matrices staged in WASM memory once (`kernels.StagedMatrix`), as tfjs keeps
+ * its tensors in its own memory and PyTorch its own: every side times the kernel, not copies.
+ * Every group alternates short turns between its contenders (`alternate`). Pure JS and
+ * tfjs-cpu (about 0.5 GFLOP/s: 0.5 s per 512³ product) stop at n = 256, tfjs-wasm's transposed
+ * layouts (about 1.4 GFLOP/s) at n = 512; PyTorch (OpenBLAS, 1 thread and all cores) runs A·B.
  *
  *   node bench/suites/kernels.mjs [--quick]
  */
@@ -13,14 +15,17 @@ import { ELEMENTS, SOFTMAX_COLUMNS, makePureJsElementwise, makeTfjsElementwise }
 import { randomArray } from '../baselines/random.mjs';
 import { makePureJsMatmul, makeTfjsMatmul, sgemmFlops } from '../baselines/sgemm.mjs';
 import { wasmInfo } from '../baselines/tfjs.mjs';
-import { GRADLAB, alternate, budget, compare, loadGradlab, rowsOf, runIfMain, speedupOver } from '../harness.mjs';
+import { torchContenders, torchInfo } from '../baselines/pytorch.mjs';
+import { GRADLAB, alternate, loadGradlab, rowsOf, runIfMain, speedupOver } from '../harness.mjs';
 
 /** WASM SIMD128 f32x4 mul+add peak on this kind of machine (ANCHORS.md). */
 const SIMD128_PEAK_GFLOPS = 38.9;
 const SIZES = [64, 128, 256, 512, 1024];
+const QUICK_SIZES = [64, 256];
 /** The sizes the sgemm targets are judged on. */
 const TARGET_SIZES = [256, 512, 1024];
-const SLOW_BASELINE_MAX_SIZE = 512;
+const SLOW_BASELINE_MAX_SIZE = 256;
+const TFJS_TRANSPOSED_MAX_SIZE = 512;
 const LAYOUTS = [
   { name: 'A·B', transA: false, transB: false },
   { name: 'Aᵀ·B', transA: true, transB: false },
@@ -113,29 +118,39 @@ function smallest(values) {
   return values.some((value) => value == null) || values.length === 0 ? null : Math.min(...values);
 }
 
+/**
+ * Turn settings per kind of group: quick runs take a third of the rounds.
+ * @param {import('../harness.mjs').RunOptions} options
+ */
+function turns(options, { full, quick, turnMs, warmupMs = 150 }) {
+  return { rounds: options.quick ? quick : full, turnMs, warmupMs };
+}
+
 /** @param {import('../harness.mjs').RunOptions} options */
 export async function run(options) {
   const rows = [];
-  for (const n of SIZES) {
+  // A quick run keeps two sizes of the ladder; the target groups below run in full.
+  for (const n of options.quick ? QUICK_SIZES : SIZES) {
     for (const layout of LAYOUTS) {
       const transposes = { transposeA: layout.transA, transposeB: layout.transB };
       const slow = n <= SLOW_BASELINE_MAX_SIZE;
+      const plain = layout.name === 'A·B';
+      const group = `sgemm n=${n} ${layout.name}`;
       const contenders = [
         gradlabMatmul(n, layout),
         ...(slow ? [{ label: 'pure JS', prepare: () => makePureJsMatmul(n, transposes) }] : []),
         ...(slow ? [{ label: 'tfjs cpu', prepare: () => makeTfjsMatmul('cpu', n, transposes) }] : []),
-        { label: 'tfjs wasm', prepare: () => makeTfjsMatmul('wasm', n, transposes) },
+        ...(plain || n <= TFJS_TRANSPOSED_MAX_SIZE ? [{ label: 'tfjs wasm', prepare: () => makeTfjsMatmul('wasm', n, transposes) }] : []),
+        ...(plain ? torchContenders({ kind: 'sgemm', n }) : []),
       ];
-      // Big products take long enough per call that two samples per round suffice.
-      const timings = await compare(contenders, { ...budget(options), ...(n >= 512 ? { iterations: 2 } : {}) });
+      const timings = await alternate(contenders, { ...turns(options, { full: 5, quick: 2, turnMs: 30 }), group });
       const anchors =
         layout.name === 'A·B'
           ? { 'pure JS': ANCHORS['pure JS'][n], 'tfjs cpu': ANCHORS['tfjs cpu'][n], 'tfjs wasm': ANCHORS['tfjs wasm'][n] }
           : layout.name === 'A·Bᵀ'
             ? { 'tfjs wasm': ANCHORS['tfjs wasm A·Bᵀ'][n] }
             : {};
-      const groupRows = rowsOf(`sgemm n=${n} ${layout.name}`, timings, { unit: 'GFLOP/s', work: sgemmFlops(n, n, n) / 1e9, anchors });
-      rows.push(...groupRows);
+      rows.push(...rowsOf(group, timings, { unit: 'GFLOP/s', work: sgemmFlops(n, n, n) / 1e9, anchors }));
     }
   }
 
@@ -145,7 +160,8 @@ export async function run(options) {
   const abGflops = [];
   for (const n of TARGET_SIZES) {
     const contenders = [gradlabMatmul(n, LAYOUTS[0]), { label: 'tfjs wasm', prepare: () => makeTfjsMatmul('wasm', n) }];
-    const groupRows = rowsOf(headToHead(n), await alternate(contenders, { rounds: options.quick ? 5 : 15, turnMs: 50 }), { unit: 'GFLOP/s', work: sgemmFlops(n, n, n) / 1e9 });
+    const group = headToHead(n);
+    const groupRows = rowsOf(group, await alternate(contenders, { ...turns(options, { full: 15, quick: 5, turnMs: 50 }), group }), { unit: 'GFLOP/s', work: sgemmFlops(n, n, n) / 1e9 });
     rows.push(...groupRows);
     abGflops.push(groupRows.find((row) => row.contender === GRADLAB)?.value ?? null);
   }
@@ -156,8 +172,9 @@ export async function run(options) {
   for (const n of TARGET_SIZES) {
     const [plain, ...transposed] = LAYOUTS;
     const contenders = [gradlabMatmul(n, plain), ...transposed.map((layout) => gradlabMatmul(n, layout, `gradlab ${layout.name}`))];
-    const timings = await compare(contenders, budget(options));
-    const groupRows = rowsOf(`sgemm n=${n}: gradlab's layouts`, timings, { unit: 'GFLOP/s', work: sgemmFlops(n, n, n) / 1e9 });
+    const group = `sgemm n=${n}: gradlab's layouts`;
+    const timings = await alternate(contenders, { ...turns(options, { full: 9, quick: 3, turnMs: 40 }), group });
+    const groupRows = rowsOf(group, timings, { unit: 'GFLOP/s', work: sgemmFlops(n, n, n) / 1e9 });
     rows.push(...groupRows);
     const plainValue = groupRows.find((row) => row.contender === GRADLAB)?.value;
     for (const layout of transposed) {
@@ -168,20 +185,22 @@ export async function run(options) {
 
   const elementwiseOps = ['add', 'mul', 'sigmoid', 'tanh', 'relu', 'elu', 'softmax'];
   for (const op of elementwiseOps) {
-    const timings = await compare(
+    const group = `${op} ${op === 'softmax' ? `rows [${ELEMENTS / SOFTMAX_COLUMNS}×${SOFTMAX_COLUMNS}]` : '1M elements'}`;
+    const timings = await alternate(
       [
         gradlabElementwise(op),
         { label: 'pure JS', prepare: () => makePureJsElementwise(op) },
         { label: 'tfjs cpu', prepare: () => makeTfjsElementwise('cpu', op) },
         { label: 'tfjs wasm', prepare: () => makeTfjsElementwise('wasm', op) },
       ],
-      budget(options),
+      { ...turns(options, { full: 11, quick: 3, turnMs: 40, warmupMs: 200 }), group },
     );
-    rows.push(...rowsOf(`${op} ${op === 'softmax' ? `rows [${ELEMENTS / SOFTMAX_COLUMNS}×${SOFTMAX_COLUMNS}]` : '1M elements'}`, timings, { unit: 'ms' }));
+    rows.push(...rowsOf(group, timings, { unit: 'ms' }));
   }
 
   const elementwiseGroups = [...new Set(rows.map((row) => row.group))].filter((group) => !group.startsWith('sgemm'));
   const tfjs = await wasmInfo();
+  const torch = await torchInfo();
   return {
     suite: 'kernels',
     rows,
@@ -199,13 +218,19 @@ export async function run(options) {
       },
       { id: 'sgemm-transposed-vs-own-ab', measured: smallest(transposedFractions), detail: 'worst of Aᵀ·B and A·Bᵀ at n = 256, 512, 1024, timed interleaved with A·B' },
       {
+        id: 'elementwise-vs-tfjs-wasm',
+        measured: smallest(elementwiseGroups.map((group) => speedupOver(rows, group, 'tfjs wasm'))),
+        detail: `worst of ${elementwiseOps.join(', ')}, in alternating turns`,
+      },
+      {
         id: 'elementwise-vs-pure-js',
         measured: smallest(elementwiseGroups.map((group) => speedupOver(rows, group, 'pure JS'))),
         detail: `worst of ${elementwiseOps.join(', ')}`,
       },
     ],
     notes: [
-      `pure JS and tfjs cpu run up to n = ${SLOW_BASELINE_MAX_SIZE}`,
+      `pure JS and tfjs cpu run up to n = ${SLOW_BASELINE_MAX_SIZE}, tfjs wasm's transposed layouts up to n = ${TFJS_TRANSPOSED_MAX_SIZE}`,
+      torch.available ? `PyTorch ${torch.torch} (${torch.openblas ?? 'its BLAS'}), 1 thread and ${torch.cores}` : `PyTorch unavailable: ${torch.reason}`,
       `tfjs wasm: simd ${tfjs.simd}, ${tfjs.threads} thread(s); ${tfjs.note}`,
       `SIMD128 peak for the fraction: ${SIMD128_PEAK_GFLOPS} GFLOP/s (ANCHORS.md)`,
     ],

@@ -1,13 +1,15 @@
 /**
  * MLP training throughput (samples/s): one SGD step with softmax cross-entropy on an
- * MNIST-shaped batch, gradlab's `model.trainStep` against pure JS, tfjs-layers (cpu, wasm) and
- * a hand-written tfjs-core step (wasm).
+ * MNIST-shaped batch, gradlab's `model.trainStep` against pure JS, tfjs-layers (cpu, wasm), a
+ * hand-written tfjs-core step (wasm) and PyTorch (1 thread and all cores, same batch), in
+ * alternating turns.
  *
  *   node bench/suites/mlp.mjs [--quick]
  */
 import { makePureJsMlp, makeTfjsCoreMlp, makeTfjsLayersMlp } from '../baselines/mlp.mjs';
 import { mnistLikeBatch } from '../baselines/random.mjs';
-import { budget, compare, gradlabContender, rowsOf, runIfMain, speedupOver } from '../harness.mjs';
+import { TORCH_ONE_THREAD, encode, torchContenders } from '../baselines/pytorch.mjs';
+import { alternate, gradlabContender, rowsOf, runIfMain, speedupOver } from '../harness.mjs';
 
 const LEARNING_RATE = 0.1;
 
@@ -47,21 +49,25 @@ export async function run(options) {
     const x = { shape: [batch, sizes[0]], data: pixels };
     const y = { shape: [batch], data: labels };
     const settings = { activation, loss: 'softmaxCrossEntropy', learningRate: LEARNING_RATE };
-    const timings = await compare(
+    const torchWorkload = { kind: 'mlp_train', sizes, activation, batch, lr: LEARNING_RATE, x: encode(pixels), y: encode(labels) };
+    const timings = await alternate(
       [
         gradlabContender(specOf(workload), (model) => model.trainStep(x, y)),
         { label: 'pure JS', prepare: () => makePureJsMlp(sizes, batch, settings) },
         { label: 'tfjs-layers cpu', prepare: () => makeTfjsLayersMlp('cpu', sizes, batch, settings) },
         { label: 'tfjs-core wasm', prepare: () => makeTfjsCoreMlp('wasm', sizes, batch, settings) },
         { label: 'tfjs-layers wasm', prepare: () => makeTfjsLayersMlp('wasm', sizes, batch, settings) },
+        ...torchContenders(torchWorkload),
       ],
-      budget(options),
+      // tfjs-layers needs a few hundred ms of calls before V8 has optimised it: a long warm-up.
+      { rounds: options.quick ? 3 : 9, turnMs: 40, warmupMs: options.quick ? 200 : 400, group: workload.group },
     );
     const workloadRows = rowsOf(workload.group, timings, { unit: 'samples/s', work: batch, anchors: workload.anchors });
     rows.push(...workloadRows);
     targets.push(
       { id: `${workload.targetPrefix}-vs-tfjs-layers-wasm`, measured: speedupOver(workloadRows, workload.group, 'tfjs-layers wasm') },
       { id: `${workload.targetPrefix}-vs-pure-js`, measured: speedupOver(workloadRows, workload.group, 'pure JS') },
+      { id: `${workload.targetPrefix}-vs-pytorch`, measured: speedupOver(workloadRows, workload.group, TORCH_ONE_THREAD) },
     );
   }
   return { suite: 'mlp', rows, targets };

@@ -38,10 +38,6 @@ impl Count {
         Count(self.0.saturating_add(term.into().0))
     }
 
-    pub fn max(self, other: Count) -> Count {
-        Count(self.0.max(other.0))
-    }
-
     /// The count as a u64 (`u64::MAX` when it saturated).
     pub fn get(self) -> u64 {
         self.0
@@ -105,7 +101,6 @@ mod tests {
         assert_eq!(Count::of(3).times(4).plus(5).get(), 17);
         assert_eq!(Count::of(1 << 20).times(Count::of(1 << 20)).times(Count::of(1 << 30)).get(), u64::MAX);
         assert_eq!(Count(u64::MAX).plus(Count::of(1)).get(), u64::MAX);
-        assert_eq!(Count::of(2).max(Count::of(7)), Count::of(7));
     }
 
     #[test]

@@ -553,6 +553,62 @@ pub fn update_each(x: &mut [f32], f: impl Fn(F32x4) -> F32x4) {
     }
 }
 
+/// Walks `n` values of several slices four lanes at a time: `f` gets the lanes of the `I`
+/// `inputs` and the current lanes of the `U` `updated` slices, and returns the new lanes of
+/// the `updated` ones and those of the `O` write-only `outputs`. The tail pads with 0 and
+/// stores only the real lanes: the same arithmetic as the body. Per-feature loops (BatchNorm:
+/// a row of x, per-feature statistics, accumulators) are written with it.
+#[inline(always)]
+pub fn zip_lanes<const I: usize, const U: usize, const O: usize>(
+    n: usize,
+    inputs: [&[f32]; I],
+    updated: [&mut [f32]; U],
+    outputs: [&mut [f32]; O],
+    f: impl Fn([F32x4; I], [F32x4; U]) -> ([F32x4; U], [F32x4; O]),
+) {
+    let inputs = inputs.map(|slice| &slice[..n]);
+    let mut updated = updated.map(|slice| &mut slice[..n]);
+    let mut outputs = outputs.map(|slice| &mut slice[..n]);
+    let whole = n - n % 4;
+    // `step` runs lanes j..j + 4 with j + 4 ≤ n, which every slice was cut to above.
+    let mut step = |j: usize| {
+        // SAFETY: j + 4 ≤ whole ≤ n = the length of every slice.
+        let lanes = |slice: &[f32]| F32x4::load(unsafe { slice.get_unchecked(j..j + 4) });
+        let current: [F32x4; U] = std::array::from_fn(|k| lanes(&updated[k]));
+        let (new, results) = f(inputs.map(lanes), current);
+        for (slice, value) in updated.iter_mut().zip(new) {
+            value.store(unsafe { slice.get_unchecked_mut(j..j + 4) });
+        }
+        for (slice, value) in outputs.iter_mut().zip(results) {
+            value.store(unsafe { slice.get_unchecked_mut(j..j + 4) });
+        }
+    };
+    let mut j = 0;
+    // Four vectors per iteration: the per-iteration cost (one pointer per slice, a branch)
+    // weighs less against the few operations per vector.
+    while j + 16 <= whole {
+        step(j);
+        step(j + 4);
+        step(j + 8);
+        step(j + 12);
+        j += 16;
+    }
+    while j < whole {
+        step(j);
+        j += 4;
+    }
+    if whole < n {
+        let current: [F32x4; U] = std::array::from_fn(|k| load_partial(&updated[k][whole..], 0.0));
+        let (new, results) = f(inputs.map(|slice| load_partial(&slice[whole..], 0.0)), current);
+        for (slice, value) in updated.iter_mut().zip(new) {
+            store_partial(value, &mut slice[whole..]);
+        }
+        for (slice, value) in outputs.iter_mut().zip(results) {
+            store_partial(value, &mut slice[whole..]);
+        }
+    }
+}
+
 /// Folds the pairs `(a[i], b[i])` with `f` into four independent accumulators of four lanes
 /// (so the additions overlap in the pipeline), padding the tail with `fill`, and returns the
 /// accumulators combined with `combine`. Lengths: the shorter slice wins.

@@ -98,6 +98,42 @@ pub fn all_finite(x: &[f32]) -> bool {
     !fold(x, zero, 0.0, |acc, v| acc.add(v.mul(zero)), F32x4::add).any_nan()
 }
 
+/// The index of the first value that is NaN or ±Inf, or None: a SIMD scan ([`all_finite`],
+/// block by block) and a scalar search only inside the block that failed. For input checks
+/// over whole batches, where `iter().position(|v| !v.is_finite())` costs one branch per value.
+pub fn first_non_finite(x: &[f32]) -> Option<usize> {
+    const BLOCK: usize = 1024;
+    x.chunks(BLOCK).enumerate().find(|(_, block)| !all_finite(block)).and_then(|(index, block)| {
+        block.iter().position(|v| !v.is_finite()).map(|offset| index * BLOCK + offset)
+    })
+}
+
+/// Mean squared error and its gradient in one pass: returns `Σ (o − t)²` (in f64, blocks of
+/// f32 lanes as [`sum_squares`]) and, when `grad` is given, writes `grad[i] = scale·(o[i] − t[i])`
+/// (MSE's gradient with `scale = 2/n`). Lengths: the shortest slice wins.
+pub fn squared_error(output: &[f32], target: &[f32], scale: f32, grad: Option<&mut [f32]>) -> f64 {
+    let n = output.len().min(target.len());
+    let (output, target) = (&output[..n], &target[..n]);
+    if let Some(grad) = grad {
+        let scale = F32x4::splat(scale);
+        map2(output, target, &mut grad[..n], |o, t| scale.mul(o.sub(t)));
+    }
+    let mut total = 0.0;
+    for (o, t) in output.chunks(F64_BLOCK).zip(target.chunks(F64_BLOCK)) {
+        let partial = fold_pairs(o, t, F32x4::zero(), 0.0, |acc, o, t| {
+            let d = o.sub(t);
+            acc.add(d.mul(d))
+        }, F32x4::add).sum_lanes_f64();
+        total += if partial.is_finite() && partial >= F32_SAFE_MIN {
+            partial
+        } else {
+            // Overflowed, underflowed or zero: the block again in f64.
+            o.iter().zip(t).map(|(&o, &t)| (o as f64 - t as f64).powi(2)).sum::<f64>()
+        };
+    }
+    total
+}
+
 /// Adds `row` (length `cols`) to every row of the row-major matrix `x` (rows × cols).
 pub fn add_row(x: &mut [f32], row: &[f32]) {
     let cols = row.len();
@@ -212,6 +248,46 @@ pub(crate) mod tests {
         let expected = 1000.0 * (1e-30f32 as f64).powi(2);
         assert!((sum_squares(&tiny) - expected).abs() <= 1e-12 * expected, "no f32 underflow in the squares");
         assert!(sum_squares(&[1.0, f32::NAN]).is_nan() && sum_abs(&[f32::NAN]).is_nan());
+    }
+
+    #[test]
+    fn first_non_finite_finds_the_first_bad_value() {
+        for len in [0usize, 1, 5, 1023, 1024, 1025, 5000] {
+            let mut x = vec![1.5f32; len];
+            assert_eq!(first_non_finite(&x), None);
+            for &position in &[0, len / 2, len.saturating_sub(1)] {
+                if position >= len {
+                    continue;
+                }
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    x[position] = bad;
+                    if position + 1 < len {
+                        x[len - 1] = f32::NAN; // a later one must not win
+                    }
+                    assert_eq!(first_non_finite(&x), Some(position), "len {} position {}", len, position);
+                    x.iter_mut().for_each(|v| *v = 1.5);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn squared_error_matches_f64_and_its_gradient_exactly() {
+        let mut rng = Rng::new(12);
+        for len in lengths() {
+            let output = values(len, 3.0, &mut rng);
+            let target = values(len, 3.0, &mut rng);
+            let mut grad = vec![f32::NAN; len];
+            let scale = 2.0 / len.max(1) as f32;
+            let total = squared_error(&output, &target, scale, Some(&mut grad));
+            let exact: f64 = output.iter().zip(&target).map(|(&o, &t)| (o as f64 - t as f64).powi(2)).sum();
+            assert!((total - exact).abs() <= 1e-6 * exact + 1e-30 || (exact.is_infinite() && total == exact), "len {}: {} vs {}", len, total, exact);
+            assert!((0..len).all(|i| same(grad[i], scale * (output[i] - target[i]))), "len {}", len);
+        }
+        // (1e30 − (−1e30))² overflows f32 but not f64.
+        let huge = 2.0 * 1e30f32 as f64;
+        assert_eq!(squared_error(&[1e30], &[-1e30], 1.0, None), huge * huge);
+        assert!(squared_error(&[f32::NAN], &[0.0], 1.0, None).is_nan());
     }
 
     #[test]

@@ -7,10 +7,14 @@
 //! statistics instead, which makes the layer a fixed per-feature affine map.
 //!
 //! Every loop walks the rows contiguously with one feature per lane: the per-feature work is
-//! elementwise along a row, so it vectorises (SIMD128) without reordering any sum.
+//! elementwise along a row, so it vectorises (SIMD128) without reordering any sum. The passes
+//! are fused to read each [rows × features] array as few times as the arithmetic allows, and x̂
+//! is recomputed from the input instead of stored: training forward reads x three times (mean,
+//! variance, output) and writes y once; backward reads ∂L/∂y and x twice and writes ∂L/∂x once.
 
-use super::layer::{example_count, example_len, Buffer, Layer, Mode, Param, Role};
+use super::layer::{example_len, Buffer, Layer, Mode, Param, Role};
 use crate::error::{Error, Result};
+use crate::kernels::lanes::{zip_lanes, F32x4};
 use crate::kernels::vector;
 use crate::size::{self, Count};
 
@@ -33,8 +37,6 @@ pub struct BatchNorm {
     mean: Vec<f32>,
     /// 1/√(σ² + ε) used by the last forward pass, [features].
     inverse_std: Vec<f32>,
-    /// x̂ of the last training forward pass, rows × features.
-    normalized: Vec<f32>,
     /// Per-feature scratch, [features] each: γ/√(σ² + ε), and two per-feature sums.
     slope: Vec<f32>,
     sum_a: Vec<f32>,
@@ -71,7 +73,6 @@ impl BatchNorm {
             mode: Mode::Eval,
             mean,
             inverse_std,
-            normalized: Vec::new(),
             slope,
             sum_a,
             sum_b,
@@ -83,8 +84,8 @@ impl BatchNorm {
         batch * (example_len(&self.dims) / self.features.max(1))
     }
 
-    /// Training forward: batch statistics into `mean`/`inverse_std`, x̂ into `normalized`,
-    /// `y = γ·x̂ + β` into `output`, and the running statistics' update. Needs rows ≥ 2.
+    /// Training forward: batch statistics into `mean`/`inverse_std`, `y = γ·x̂ + β` into
+    /// `output`, and the running statistics' update. Needs rows ≥ 2.
     fn forward_train(&mut self, input: &[f32], rows: usize, output: &mut [f32]) {
         let n = self.features;
         let mean = &mut self.mean[..n];
@@ -93,15 +94,13 @@ impl BatchNorm {
         vector::scale(1.0 / rows as f32, mean);
 
         // Centre first, then square: two passes keep the variance accurate when |μ| ≫ σ.
-        self.normalized.resize(input.len(), 0.0);
         let square_sums = &mut self.sum_a[..n];
         square_sums.iter_mut().for_each(|s| *s = 0.0);
-        for (x, centered) in input.chunks_exact(n).zip(self.normalized.chunks_exact_mut(n)) {
-            for j in 0..n {
-                let c = x[j] - mean[j];
-                centered[j] = c;
-                square_sums[j] += c * c;
-            }
+        for x in input.chunks_exact(n) {
+            zip_lanes(n, [x, &*mean], [&mut *square_sums], [], |[x, mean], [sum]| {
+                let c = x.sub(mean);
+                ([sum.add(c.mul(c))], [])
+            });
         }
 
         let m = self.momentum;
@@ -115,13 +114,11 @@ impl BatchNorm {
             inverse_std[j] = 1.0 / (variance + self.eps).sqrt();
         }
 
-        let (gamma, beta) = (&self.weight.value[..n], &self.bias.value[..n]);
-        for (x_hat, y) in self.normalized.chunks_exact_mut(n).zip(output.chunks_exact_mut(n)) {
-            for j in 0..n {
-                let h = x_hat[j] * inverse_std[j];
-                x_hat[j] = h;
-                y[j] = h * gamma[j] + beta[j];
-            }
+        let (gamma, beta, inverse_std) = (&self.weight.value[..n], &self.bias.value[..n], &*inverse_std);
+        for (x, y) in input.chunks_exact(n).zip(output.chunks_exact_mut(n)) {
+            zip_lanes(n, [x, &*mean, inverse_std, gamma, beta], [], [y], |[x, mean, inverse_std, gamma, beta], []| {
+                ([], [normalize(x, mean, inverse_std).mul(gamma).add(beta)])
+            });
         }
     }
 
@@ -141,6 +138,12 @@ impl BatchNorm {
             }
         }
     }
+}
+
+/// x̂ = (x − μ)·(1/σ), in the order every pass computes it (so backward sees forward's x̂).
+#[inline(always)]
+fn normalize(x: F32x4, mean: F32x4, inverse_std: F32x4) -> F32x4 {
+    x.sub(mean).mul(inverse_std)
 }
 
 impl Layer for BatchNorm {
@@ -179,25 +182,15 @@ impl Layer for BatchNorm {
         let (n, rows) = (self.features, self.rows(batch) as f32);
         let (mean, inverse_std) = (&self.mean[..n], &self.inverse_std[..n]);
         // ∂L/∂β = Σ ∂L/∂y and ∂L/∂γ = Σ ∂L/∂y·x̂, summed over the rows.
+        // One pass for both sums, x̂ = (x − μ)/σ recomputed exactly as the forward pass made it
+        // (with the running statistics in evaluation mode).
         let (grad_sum, grad_dot) = (&mut self.sum_a[..n], &mut self.sum_b[..n]);
         grad_sum.iter_mut().for_each(|s| *s = 0.0);
         grad_dot.iter_mut().for_each(|d| *d = 0.0);
-        vector::accumulate_column_sums(grad_output, grad_sum);
-        match self.mode {
-            Mode::Train => {
-                for (dy, x_hat) in grad_output.chunks_exact(n).zip(self.normalized.chunks_exact(n)) {
-                    for j in 0..n {
-                        grad_dot[j] += dy[j] * x_hat[j];
-                    }
-                }
-            }
-            Mode::Eval => {
-                for (dy, x) in grad_output.chunks_exact(n).zip(input.chunks_exact(n)) {
-                    for j in 0..n {
-                        grad_dot[j] += dy[j] * ((x[j] - mean[j]) * inverse_std[j]);
-                    }
-                }
-            }
+        for (dy, x) in grad_output.chunks_exact(n).zip(input.chunks_exact(n)) {
+            zip_lanes(n, [dy, x, mean, inverse_std], [&mut *grad_sum, &mut *grad_dot], [], |[dy, x, mean, inverse_std], [sum, dot]| {
+                ([sum.add(dy), dot.add(dy.mul(normalize(x, mean, inverse_std)))], [])
+            });
         }
         vector::axpy(1.0, grad_sum, &mut self.bias.grad);
         vector::axpy(1.0, grad_dot, &mut self.weight.grad);
@@ -222,11 +215,13 @@ impl Layer for BatchNorm {
                     shift[j] *= slope[j] / rows;
                     tilt[j] *= slope[j] / rows;
                 }
-                let rows_of = grad_output.chunks_exact(n).zip(self.normalized.chunks_exact(n));
-                for ((dy, x_hat), dx) in rows_of.zip(grad_input.chunks_exact_mut(n)) {
-                    for j in 0..n {
-                        dx[j] = slope[j] * dy[j] - shift[j] - x_hat[j] * tilt[j];
-                    }
+                let (shift, tilt, slope) = (&*shift, &*tilt, &*slope);
+                let rows_of = grad_output.chunks_exact(n).zip(input.chunks_exact(n));
+                for ((dy, x), dx) in rows_of.zip(grad_input.chunks_exact_mut(n)) {
+                    let per_feature = [dy, x, mean, inverse_std, slope, shift, tilt];
+                    zip_lanes(n, per_feature, [], [dx], |[dy, x, mean, inverse_std, slope, shift, tilt], []| {
+                        ([], [slope.mul(dy).sub(shift).sub(normalize(x, mean, inverse_std).mul(tilt))])
+                    });
                 }
             }
         }
@@ -242,8 +237,4 @@ impl Layer for BatchNorm {
         visit(&mut self.running_var);
     }
 
-    /// x̂ of the last training pass.
-    fn workspace_per_example(&self) -> Count {
-        example_count(&self.dims)
-    }
 }
