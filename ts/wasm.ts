@@ -9,7 +9,7 @@
  * allocates, which detaches every existing view.
  */
 import initBindings, * as bindings from '../pkg/gradlab.js';
-import { GradlabError, type GradlabErrorData } from './errors.js';
+import { GradlabError, describe, invalidArgument, type GradlabErrorData } from './errors.js';
 
 /** The classes and functions the Rust crate exports. */
 export type Bindings = typeof bindings;
@@ -57,13 +57,13 @@ export class Core {
    */
   f32Arg(op: string, arg: string, values: ArrayLike<number>): Float32Array {
     this.reserve(op, arg, values.length * 4);
-    return values instanceof Float32Array ? values : Float32Array.from(values);
+    return values instanceof Float32Array ? values : converted(op, arg, values, Float32Array);
   }
 
   /** {@link f32Arg} for the bindings that take f64 (class labels, shapes, exact integers). */
   f64Arg(op: string, arg: string, values: ArrayLike<number>): Float64Array {
     this.reserve(op, arg, values.length * 8);
-    return values instanceof Float64Array ? values : Float64Array.from(values);
+    return values instanceof Float64Array ? values : converted(op, arg, values, Float64Array);
   }
 
   private reserve(op: string, arg: string, bytes: number): void {
@@ -82,6 +82,16 @@ export class Core {
   /** A view of `length` f32 values at byte offset `ptr`; valid only until the next call. */
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.memory.buffer, ptr, length);
+  }
+}
+
+/** `values` copied into a typed array; an element no number can be made of (a Symbol, a BigInt) is an `InvalidArgument`. */
+function converted<T extends Float32Array | Float64Array>(op: string, arg: string, values: ArrayLike<number>, Type: { from(values: ArrayLike<number>): T }): T {
+  try {
+    return Type.from(values);
+  } catch {
+    const index = Array.prototype.findIndex.call(values, (v: unknown) => typeof v === 'symbol' || typeof v === 'bigint');
+    return invalidArgument(op, arg, 'numbers', `${describe(Array.prototype.at.call(values, index))} at index ${index}`);
   }
 }
 

@@ -135,7 +135,12 @@ impl ModelCore {
         let op = "predict";
         let shape = input_shape(op, shape).map_err(thrown)?;
         let batch = self.model.check_input(op, x, &shape).map_err(thrown)?;
-        Ok(self.model.predict(x, batch).to_vec())
+        let output = self.model.predict(x, batch).to_vec();
+        // trainStep refuses such a batch; predict says so too rather than return NaN.
+        match self.model.non_finite_output_at() {
+            Some(layer) => Err(thrown(Error::NonFinite { op: op.into(), layer, what: "the output".into() })),
+            None => Ok(output),
+        }
     }
 
     /// Forward and backward on `batch`, and with `apply` the guard, clipping and optimiser step.
@@ -156,6 +161,9 @@ impl ModelCore {
         let mut run = || -> Result<Evaluation> {
             let examples = self.model.check_input(op, batch.x(), batch.shape())?;
             let (loss, correct) = self.model.evaluate(op, batch.x(), examples, &batch.target())?;
+            if let Some(layer) = self.model.non_finite_output_at().or_else(|| if (loss as f32).is_finite() { None } else { Some("loss".into()) }) {
+                return Err(Error::NonFinite { op: op.into(), layer, what: "the output".into() });
+            }
             Ok(Evaluation { loss: loss as f32 as f64, correct: correct.map(|c| c as u32) })
         };
         run().map_err(thrown)

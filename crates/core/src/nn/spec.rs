@@ -176,7 +176,9 @@ impl Bound {
 fn number(value: Option<&Value>, path: &str, min: Bound, max: Bound) -> Result<f64> {
     let admits = |v: f64| min.admits_above(v) && max.admits_below(v);
     match finite_number(value) {
-        Some(v) if admits(v) && (v as f32).is_finite() && admits(v as f32 as f64) => Ok(v),
+        // A non-zero value that underflows to 0 in f32 would change its meaning (an lr of
+        // 1e-46 trains nothing), as would one that overflows.
+        Some(v) if admits(v) && (v as f32).is_finite() && admits(v as f32 as f64) && (v == 0.0 || v as f32 != 0.0) => Ok(v),
         _ => {
             let (open, low) = match min {
                 Bound::Closed(v) => ('[', v),
@@ -187,7 +189,7 @@ fn number(value: Option<&Value>, path: &str, min: Bound, max: Bound) -> Result<f
                 Bound::Open(v) => (v, ')'),
             };
             let expected = format!("a finite number in {}{}, {}{}", open, js_number(low), js_number(high), close);
-            fail_value(path, &format!("{}{}", expected, if low == 0.0 && matches!(min, Bound::Open(_)) { " (as a 32-bit float)" } else { "" }), value)
+            fail_value(path, &format!("{} (as a 32-bit float)", expected), value)
         }
     }
 }
@@ -572,6 +574,8 @@ mod tests {
         assert_eq!(error_of(&with(r#""clip":{"norm":1e-46}"#)).0, "clip.norm");
         assert_eq!(error_of(&with(r#""optimizer":{"type":"adam","lr":0.1,"eps":0}"#)).0, "optimizer.eps");
         assert_eq!(error_of(&with(r#""optimizer":{"type":"sgd","lr":1e39}"#)).0, "optimizer.lr");
+        assert_eq!(error_of(&with(r#""optimizer":{"type":"sgd","lr":1e-46}"#)).0, "optimizer.lr");
+        assert!(parse(&with(r#""optimizer":{"type":"sgd","lr":0}"#)).is_ok());
         assert!(parse(&with(r#""clip":{"norm":1e-30}"#)).is_ok());
     }
 
