@@ -375,7 +375,14 @@ function trainAutoencoder(core: Core, target: Target, x: TensorData, current: La
   try {
     autoencoder.loadStateDict({ ...autoencoder.stateDict(), ...named('0', current) });
     const error = (): number => {
-      const output = autoencoder.predict(x).data;
+      let output: Float32Array;
+      try {
+        output = autoencoder.predict(x).data;
+      } catch (thrown) {
+        // A diverged autoencoder is reported, not thrown: its error is infinite.
+        if (thrown instanceof GradlabError && thrown.code === 'NonFinite') return Infinity;
+        throw thrown;
+      }
       if (loss === 'crossEntropy') for (let i = 0; i < output.length; i++) output[i] = sigmoid(output[i]);
       return squaredError(x, output);
     };
