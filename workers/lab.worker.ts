@@ -1,6 +1,5 @@
 /**
- * Runs lab experiments in a Node worker thread: receives `{ name, seed, quick, module }`
- * (the compiled gradlab module, instantiated here, not compiled again), posts
+ * Runs lab experiments in a Node worker thread: receives `{ name, seed, quick }`, posts
  * `progress` messages while it runs and one `result` (or `error`) message per experiment.
  */
 import { parentPort } from 'node:worker_threads';
@@ -8,7 +7,7 @@ import { experiments } from '../ts/lab/experiments/index.js';
 import type { ExperimentName } from '../ts/lab/experiment.js';
 import { init } from '../ts/wasm.js';
 
-export type LabRequest = { name: ExperimentName; seed: number; quick: boolean; module: WebAssembly.Module };
+export type LabRequest = { name: ExperimentName; seed: number; quick: boolean };
 export type LabMessage =
   | { type: 'progress'; name: ExperimentName; run: string; done: number; total: number }
   | { type: 'result'; name: ExperimentName; result: unknown }
@@ -17,12 +16,12 @@ export type LabMessage =
 const port = parentPort;
 if (!port) throw new Error('lab.worker must run as a worker thread');
 
-port.on('message', async ({ name, seed, quick, module }: LabRequest) => {
+port.on('message', async ({ name, seed, quick }: LabRequest) => {
   const post = (message: LabMessage) => port.postMessage(message);
   try {
     const experiment = experiments[name];
     if (!experiment) throw new Error(`experiment '${name}' is not available`);
-    const core = await init(module);
+    const core = await init();
     const result = await experiment.run({
       core,
       seed,
