@@ -31,7 +31,7 @@ export async function run(options) {
       { label: 'tfjs wasm', prepare: () => makeTfjsBatchNorm('wasm') },
       ...torchContenders({ kind: 'batchnorm_train', batch, features, x: encode(x), target: encode(target) }),
     ],
-    { rounds: options.quick ? 3 : 11, turnMs: 40, warmupMs: 300, group: GROUP },
+    { rounds: options.quick ? 3 : 15, turnMs: 40, warmupMs: 300, group: GROUP },
   );
   const rows = rowsOf(GROUP, timings, { unit: 'ms', anchors: { 'pure JS': 8.8, 'tfjs cpu': 447, 'tfjs wasm': 46.9 } });
   return {

@@ -161,7 +161,7 @@ export async function run(options) {
   for (const n of TARGET_SIZES) {
     const contenders = [gradlabMatmul(n, LAYOUTS[0]), { label: 'tfjs wasm', prepare: () => makeTfjsMatmul('wasm', n) }];
     const group = headToHead(n);
-    const groupRows = rowsOf(group, await alternate(contenders, { ...turns(options, { full: 15, quick: 5, turnMs: 50 }), group }), { unit: 'GFLOP/s', work: sgemmFlops(n, n, n) / 1e9 });
+    const groupRows = rowsOf(group, await alternate(contenders, { ...turns(options, { full: 15, quick: 4, turnMs: 50 }), group }), { unit: 'GFLOP/s', work: sgemmFlops(n, n, n) / 1e9 });
     rows.push(...groupRows);
     abGflops.push(groupRows.find((row) => row.contender === GRADLAB)?.value ?? null);
   }
@@ -173,7 +173,7 @@ export async function run(options) {
     const [plain, ...transposed] = LAYOUTS;
     const contenders = [gradlabMatmul(n, plain), ...transposed.map((layout) => gradlabMatmul(n, layout, `gradlab ${layout.name}`))];
     const group = `sgemm n=${n}: gradlab's layouts`;
-    const timings = await alternate(contenders, { ...turns(options, { full: 9, quick: 3, turnMs: 40 }), group });
+    const timings = await alternate(contenders, { ...turns(options, { full: 9, quick: 2, turnMs: 40 }), group });
     const groupRows = rowsOf(group, timings, { unit: 'GFLOP/s', work: sgemmFlops(n, n, n) / 1e9 });
     rows.push(...groupRows);
     const plainValue = groupRows.find((row) => row.contender === GRADLAB)?.value;
@@ -193,7 +193,7 @@ export async function run(options) {
         { label: 'tfjs cpu', prepare: () => makeTfjsElementwise('cpu', op) },
         { label: 'tfjs wasm', prepare: () => makeTfjsElementwise('wasm', op) },
       ],
-      { ...turns(options, { full: 11, quick: 3, turnMs: 40, warmupMs: 200 }), group },
+      { ...turns(options, { full: 15, quick: 2, turnMs: 40, warmupMs: 200 }), group },
     );
     rows.push(...rowsOf(group, timings, { unit: 'ms' }));
   }

@@ -60,7 +60,7 @@ export async function run(options) {
         ...torchContenders(torchWorkload),
       ],
       // tfjs-layers needs a few hundred ms of calls before V8 has optimised it: a long warm-up.
-      { rounds: options.quick ? 3 : 9, turnMs: 40, warmupMs: options.quick ? 200 : 400, group: workload.group },
+      { rounds: options.quick ? 3 : 11, turnMs: 40, warmupMs: options.quick ? 200 : 400, group: workload.group },
     );
     const workloadRows = rowsOf(workload.group, timings, { unit: 'samples/s', work: batch, anchors: workload.anchors });
     rows.push(...workloadRows);

@@ -1,7 +1,7 @@
 /**
  * Relaxed SIMD: the same gradlab twice in one Node ≥ 22 process, once as built (SIMD128,
- * dist/gradlab.wasm) and once rewritten by scripts/relaxed-simd.mjs (f32x4.relaxed_madd,
- * dist/gradlab-relaxed.wasm), each in its own worker thread, in alternating turns: sgemm
+ * dist/pkg/gradlab_bg.wasm) and once rewritten by scripts/relaxed-simd.mjs (f32x4.relaxed_madd,
+ * dist/pkg/gradlab-relaxed_bg.wasm), each in its own worker thread, in alternating turns: sgemm
  * A·B at n = 256…1024, sigmoid and softmax on 1M elements, and a training step of
  * [784,256,256,10] ReLU at batch 64 beside PyTorch (1 thread) on the same batch.
  *
@@ -21,8 +21,11 @@ import { mnistLikeBatch } from '../baselines/random.mjs';
 import { BENCH_DIRECTORY, alternate, rowsOf, runIfMain, speedupOver } from '../harness.mjs';
 
 const ROOT = path.join(BENCH_DIRECTORY, '..');
-const SIMD128_BUILD = path.join(ROOT, 'dist', 'gradlab.wasm');
-const RELAXED_BUILD = path.join(ROOT, 'dist', 'gradlab-relaxed.wasm');
+// The wasm-bindgen build's module is dist/pkg/gradlab_bg.wasm (the C-ABI build's was
+// dist/gradlab.wasm); the relaxed build goes next to it.
+const PKG_BUILD = path.join(ROOT, 'dist', 'pkg', 'gradlab_bg.wasm');
+const SIMD128_BUILD = existsSync(PKG_BUILD) ? PKG_BUILD : path.join(ROOT, 'dist', 'gradlab.wasm');
+const RELAXED_BUILD = SIMD128_BUILD.replace(/gradlab(_bg)?\.wasm$/, 'gradlab-relaxed$1.wasm');
 const SELF = fileURLToPath(import.meta.url);
 const RESULT_MARKER = '@@relaxed-result@@';
 const RELAXED = 'gradlab relaxed SIMD';
@@ -88,7 +91,7 @@ async function measureHere(options) {
   try {
     const [plainProbe, relaxedProbe] = [await simd.ask({ probe: true }), await relaxed.ask({ probe: true })];
     notes.push(`relaxed build against SIMD128 on fixed data: sgemm 64³ within ${relativeDifference(relaxedProbe.sgemm, plainProbe.sgemm).toExponential(1)}, sigmoid within ${relativeDifference(relaxedProbe.sigmoid, plainProbe.sigmoid).toExponential(1)} (relative)`);
-    const settings = { rounds: options.quick ? 5 : 13, turnMs: 50, warmupMs: 200 };
+    const settings = { rounds: options.quick ? 3 : 13, turnMs: 50, warmupMs: 200 };
     const sgemmRatios = [];
     for (const n of SIZES) {
       const group = `sgemm n=${n} A·B, relaxed SIMD vs SIMD128`;

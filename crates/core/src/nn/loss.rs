@@ -160,6 +160,30 @@ mod tests {
         assert!(loss.abs() < 1e-6);
         let loss = sigmoid_cross_entropy(&[-1000.0], &[1.0], 1, None);
         assert!((loss - 1000.0).abs() < 1e-6);
+        // The gradient σ(x) − y at both extremes, where the unstable form gives ∞/∞.
+        let mut grad = [0.0; 2];
+        sigmoid_cross_entropy(&[1000.0, -1000.0], &[0.0, 0.0], 1, Some(&mut grad));
+        assert_eq!(grad, [1.0, 0.0]);
+    }
+
+    /// PyTorch: `F.binary_cross_entropy_with_logits(x, y, reduction='sum') / 2` and
+    /// `F.cross_entropy(x, c)` (a mean over rows) for these two rows.
+    #[test]
+    fn losses_are_averaged_over_the_batch() {
+        let (x, y) = ([0.5f32, -1.0, 2.0, 0.0], [1.0f32, 0.0, 0.0, 1.0]);
+        let expected: f64 = x.iter().zip(&y).map(|(&x, &y)| (1.0 + (-x as f64).exp()).ln() + (1.0 - y as f64) * x as f64).sum::<f64>() / 2.0;
+        assert!((sigmoid_cross_entropy(&x, &y, 2, None) - expected).abs() < 1e-12);
+        let mut grad = [0.0; 4];
+        sigmoid_cross_entropy(&x, &y, 2, Some(&mut grad));
+        assert!((grad[0] as f64 - (1.0 / (1.0 + (-0.5f64).exp()) - 1.0) / 2.0).abs() < 1e-7);
+        let logits = [1.0f32, 2.0, 3.0, 1.0, 1.0, 1.0];
+        let row = |z: &[f64], c: usize| (z.iter().map(|v| v.exp()).sum::<f64>()).ln() - z[c];
+        let expected = (row(&[1.0, 2.0, 3.0], 2) + row(&[1.0, 1.0, 1.0], 0)) / 2.0;
+        assert!((softmax_cross_entropy(&logits, &[2, 0], 3, None) - expected).abs() < 1e-12);
+        assert!((mse(&[1.0, 3.0], &[0.0, 0.0], None) - 5.0).abs() < 1e-12);
+        // No rows, or rows of no columns: a loss of 0, not NaN or a panic.
+        assert_eq!(softmax_cross_entropy(&[], &[], 3, None), 0.0);
+        assert_eq!(softmax_cross_entropy(&[], &[0, 0], 0, None), 0.0);
     }
 
     #[test]
