@@ -3,7 +3,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 
-const DEBIAN_PACKAGES = ['rustc', 'cargo', 'libstd-rust-dev-wasm32', 'lld'];
+const DEBIAN_PACKAGES = ['rustc', 'cargo', 'libstd-rust-dev-wasm32', 'lld', 'binaryen'];
 const WASM_TARGET = 'wasm32-unknown-unknown';
 
 function hasWasmStd(rustc) {
@@ -34,6 +34,11 @@ function installDebianToolchain() {
   if (update.status !== 0) return false;
   const install = spawnSync('apt-get', ['install', '-y', '-qq', ...DEBIAN_PACKAGES], { stdio: 'inherit', env });
   return install.status === 0;
+}
+
+/** binaryen's wasm-opt, when installed (with the toolchain's Debian packages). */
+export function wasmOptimizer() {
+  return ['/usr/bin/wasm-opt', '/usr/local/bin/wasm-opt'].find((path) => existsSync(path));
 }
 
 /** A toolchain able to build the wasm: `{ rustc, cargo, label }`. Exits with a hint if none. */

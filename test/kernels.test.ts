@@ -1,5 +1,5 @@
 /**
- * The SIMD128 kernels through the ABI (`kernels` in the public API), against f64 JS
+ * The SIMD128 kernels through the bindings (`kernels` in the public API), against f64 JS
  * references: sgemm for every m, n, k in 0..17 in all four layouts, with α/β and NaN-filled C;
  * the activations, elementwise ops and softmax over every tail length; and bad arguments,
  * which must come back as typed GradlabErrors that leave the instance working.
@@ -9,7 +9,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GradlabError, init, kernels, simdEnabled } from '../dist/ts/index.js';
-import { expectError } from './expect-error.js';
+import type { StagedMatrixCore } from '../dist/pkg/gradlab.js';
+import { errorOf, expectError } from './expect-error.js';
 import { randomSource } from './tensor-helpers.js';
 
 const { StagedMatrix } = kernels;
@@ -242,41 +243,52 @@ describe('kernels bad arguments', () => {
     stillWorks();
   });
 
-  it('validates raw ABI calls: flags, sizes, overflow, memory and aliasing', () => {
-    const x = new StagedMatrix(4, 4);
-    const y = new StagedMatrix(4, 4);
+  it('validates raw binding calls: sizes, overflow, scalars and aliasing', () => {
+    const made: StagedMatrixCore[] = [];
+    const staged = (rows: number, cols: number): StagedMatrixCore => {
+      const matrix = loaded.call((b) => new b.StagedMatrixCore(rows, cols));
+      made.push(matrix);
+      return matrix;
+    };
+    const x = staged(4, 4);
+    const y = staged(4, 4);
     try {
-      const call = (args: Partial<Record<string, number>>): number => {
-        const merged = { transA: 0, transB: 0, m: 4, n: 4, k: 4, alpha: 1, a: x.ptr, aLen: 16, b: x.ptr, bLen: 16, beta: 0, c: y.ptr, cLen: 16, ...args };
-        return raw().gl_sgemm(merged.transA, merged.transB, merged.m, merged.n, merged.k, merged.alpha, merged.a, merged.aLen, merged.b, merged.bLen, merged.beta, merged.c, merged.cLen);
+      const call = (args: Partial<{ transA: boolean; transB: boolean; a: StagedMatrixCore; b: StagedMatrixCore; c: StagedMatrixCore; alpha: number; beta: number }>): void => {
+        const merged = { transA: false, transB: false, a: x, b: x, c: y, alpha: 1, beta: 0, ...args };
+        loaded.call((b) => b.sgemm(merged.a, merged.b, merged.c, merged.transA, merged.transB, merged.alpha, merged.beta));
       };
-      expect(call({})).toBe(0);
-      const cases: [Partial<Record<string, number>>, string, string][] = [
-        [{ transA: 2 }, 'InvalidArgument', 'transA'],
-        [{ m: 5 }, 'ShapeMismatch', 'a'],
-        [{ cLen: 15 }, 'ShapeMismatch', 'c'],
-        [{ m: 0x10000, k: 0x10000 }, 'TooLarge', 'a'],
-        [{ m: 0xffffffff, n: 0xffffffff, k: 0, aLen: 0, bLen: 0 }, 'TooLarge', 'c'],
-        [{ b: 3 }, 'InvalidArgument', 'b'],
-        [{ a: 2 ** 31 }, 'InvalidArgument', 'a'],
-        [{ c: x.ptr }, 'InvalidArgument', 'c'],
-        [{ c: x.ptr + 32, cLen: 16 }, 'InvalidArgument', 'c'],
+      call({});
+      const cases: [() => void, string, string][] = [
+        [() => call({ b: staged(5, 4) }), 'ShapeMismatch', 'b'],
+        [() => call({ transA: true, a: staged(5, 4) }), 'ShapeMismatch', 'b'],
+        [() => call({ c: staged(4, 3) }), 'ShapeMismatch', 'c'],
+        [() => call({ alpha: Number.NaN }), 'InvalidArgument', 'alpha'],
+        [() => call({ beta: 1e39 }), 'InvalidArgument', 'beta'],
+        [() => staged(0x10000, 0x10000), 'TooLarge', 'shape'],
+        [() => staged(0xffffffff, 0xffffffff), 'InvalidArgument', 'rows'],
+        [() => staged(4, -1), 'InvalidArgument', 'cols'],
+        [() => staged(2.5, 4), 'InvalidArgument', 'rows'],
       ];
-      for (const [args, code, arg] of cases) {
-        const status = call(args);
-        expect(status, JSON.stringify(args)).not.toBe(0);
-        const error = loaded.lastError();
-        expect([error.code, error.arg], JSON.stringify(args)).toEqual([code, arg]);
+      for (const [body, code, arg] of cases) {
+        const error = errorOf(body);
+        expect([error.code, error.arg], body.toString()).toEqual([code, arg]);
       }
+      // Aliasing an output with an input is refused before the call reaches the bindings.
+      const matrixX = StagedMatrix.from({ shape: [4, 4], data: new Float32Array(16) });
+      const matrixY = new StagedMatrix(4, 4);
+      try {
+        expectError(() => kernels.sgemmStaged(matrixX, matrixX, matrixX), 'InvalidArgument', 'c');
+        expectError(() => kernels.activationStaged('relu', matrixX, matrixX), 'InvalidArgument', 'y');
+        expectError(() => kernels.binaryStaged('add', matrixX, matrixX, matrixX), 'InvalidArgument', 'out');
+        expectError(() => kernels.softmaxStaged(matrixX, matrixX), 'InvalidArgument', 'y');
+      } finally {
+        matrixX.dispose();
+      }
+      expectError(() => kernels.activationStaged('relu', matrixX, matrixY), 'Disposed');
+      matrixY.dispose();
     } finally {
-      x.dispose();
-      y.dispose();
+      for (const matrix of made) matrix.free();
     }
     stillWorks();
   });
 });
-
-/** The raw kernel exports of the loaded instance. */
-function raw(): kernels.KernelExports {
-  return loaded.fns<kernels.KernelExports>();
-}

@@ -33,7 +33,7 @@ function batchAt(step: number, pool: Float32Array, labels: Int32Array): { x: { s
 
 describe('memory', () => {
   it(`stays flat over ${STEPS.toLocaleString('en-US')} training steps`, async () => {
-    const memory = (await init()).exports.memory;
+    const memory = (await init()).memory;
     const pool = Float32Array.from({ length: 1000 * 784 }, (_, i) => ((i * 2654435761) >>> 0) / 2 ** 32);
     const labels = Int32Array.from({ length: 1000 }, (_, i) => (i * 7) % 10);
     const model = await createModel(SPEC, { seed: 1 });

@@ -16,7 +16,7 @@ let startTensors = 0;
 
 beforeAll(async () => {
   const core = await gl.init();
-  tapeNodes = (core.exports as unknown as { gl_tape_node_count(): number }).gl_tape_node_count;
+  tapeNodes = () => core.call((bindings) => bindings.tapeNodeCount());
 });
 
 beforeEach(() => {

@@ -4,7 +4,7 @@
  * in one function body, and the instance reports SIMD as enabled. A build without
  * `+simd128` would pass every numeric test on the scalar twin; this one fails it.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, simdEnabled } from '../dist/ts/index.js';
 
@@ -72,7 +72,7 @@ function countOpcodes(body: Uint8Array): Record<Opcode, number> {
 }
 
 describe('gradlab.wasm SIMD128', () => {
-  const bytes = new Uint8Array(readFileSync(new URL('../dist/gradlab.wasm', import.meta.url)));
+  const bytes = new Uint8Array(readFileSync(new URL('../dist/pkg/gradlab_bg.wasm', import.meta.url)));
   const code = sections(bytes).get(CODE_SECTION);
 
   beforeAll(async () => {
@@ -95,5 +95,12 @@ describe('gradlab.wasm SIMD128', () => {
 
   it('reports SIMD as enabled', () => {
     expect(simdEnabled()).toBe(true);
+  });
+});
+
+describe('the shipped WebAssembly', () => {
+  it('is under 600 KB, the .wasm and its glue together', () => {
+    const size = (file: string) => statSync(new URL(`../dist/pkg/${file}`, import.meta.url)).size;
+    expect(size('gradlab_bg.wasm') + size('gradlab.js')).toBeLessThan(600_000);
   });
 });

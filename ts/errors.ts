@@ -81,6 +81,12 @@ export function shapeMismatch(op: string, arg: string, expected: string, actual:
   });
 }
 
+/** A JavaScript number for a numeric argument, before it crosses; its range is the core's to check. */
+export function numberArg(op: string, arg: string, value: unknown): number {
+  if (typeof value !== 'number') invalidArgument(op, arg, 'a number', describe(value));
+  return value;
+}
+
 /** A short description of a value for error messages. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

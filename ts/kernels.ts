@@ -7,23 +7,11 @@
  * Two levels: the plain functions copy their inputs into WASM memory and the result out; the
  * `…Staged` functions work on {@link StagedMatrix} buffers that stay in WASM memory, so a
  * benchmark times the kernel and not the copies. Everything is synchronous after `await init()`.
- *
- * Codes mirror crates/wasm/src/kernel_abi.rs.
+ * The kernels' shape and scalar checks live in crates/wasm/src/kernels.rs.
  */
-import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString } from './errors.js';
-import { core, type Core } from './wasm.js';
-
-/** The kernel exports of gradlab.wasm (see crates/wasm/src/kernel_abi.rs). */
-export interface KernelExports {
-  gl_simd_enabled(): number;
-  gl_sgemm(
-    transA: number, transB: number, m: number, n: number, k: number, alpha: number,
-    aPtr: number, aLen: number, bPtr: number, bLen: number, beta: number, cPtr: number, cLen: number,
-  ): number;
-  gl_kernel_unary(kind: number, alpha: number, xPtr: number, yPtr: number, len: number): number;
-  gl_kernel_binary(kind: number, aPtr: number, bPtr: number, outPtr: number, len: number): number;
-  gl_kernel_softmax(log: number, xPtr: number, yPtr: number, rows: number, cols: number): number;
-}
+import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString, numberArg } from './errors.js';
+import { core } from './wasm.js';
+import type { StagedMatrixCore } from '../pkg/gradlab.js';
 
 /** A row-major matrix: `data[i · shape[1] + j]`, `data.length === shape[0] · shape[1]`. */
 export interface Matrix {
@@ -33,11 +21,9 @@ export interface Matrix {
 
 /** Activations the unary kernel computes; `alpha` is the slope (leakyRelu) or scale (elu). */
 export type ActivationKind = 'identity' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'elu';
-const ACTIVATION: Record<ActivationKind, number> = { identity: 0, sigmoid: 1, tanh: 2, relu: 3, leakyRelu: 4, elu: 5 };
 
 /** Elementwise binary operations. */
 export type BinaryKind = 'add' | 'sub' | 'mul' | 'div';
-const BINARY: Record<BinaryKind, number> = { add: 0, sub: 1, mul: 2, div: 3 };
 
 /** Options of {@link sgemm}: `C = alpha · op(A) · op(B) + beta · C`. */
 export interface SgemmOptions {
@@ -51,18 +37,10 @@ export interface SgemmOptions {
   beta?: number;
 }
 
-function kernels(): { core: Core; fns: KernelExports } {
-  const loaded = core();
-  return { core: loaded, fns: loaded.fns<KernelExports>() };
-}
-
 /** True when the loaded gradlab.wasm was compiled with SIMD128 (it always should be). */
 export function simdEnabled(): boolean {
-  return kernels().fns.gl_simd_enabled() === 1;
+  return core().call((b) => b.simdEnabled());
 }
-
-/** The largest rows or cols a matrix may have: dimensions cross the ABI as 32-bit integers. */
-const MAX_DIMENSION = 2 ** 31 - 1;
 
 /** The `[rows, cols]` of `matrix`, checked against its data length. */
 function dimensions(op: string, arg: string, matrix: Matrix): [number, number] {
@@ -81,26 +59,23 @@ function dimensions(op: string, arg: string, matrix: Matrix): [number, number] {
 
 /**
  * A rows×cols f32 matrix living in WASM memory. Create it, fill it, pass it to the `…Staged`
- * kernels, read it, and {@link dispose} it (nothing frees it otherwise).
+ * kernels, read it, and {@link dispose} it (garbage collection frees it too, but only as a
+ * safety net).
  */
 export class StagedMatrix {
   readonly rows: number;
   readonly cols: number;
   readonly length: number;
-  #ptr: number;
+  #inner: StagedMatrixCore | undefined;
 
   /** A zero-filled rows×cols matrix in WASM memory. */
   constructor(rows: number, cols: number) {
-    for (const [arg, value] of [['rows', rows], ['cols', cols]] as const) {
-      if (!Number.isInteger(value) || value < 0 || value > MAX_DIMENSION) {
-        invalidArgument('StagedMatrix', arg, `an integer in 0..${MAX_DIMENSION}`, describe(value));
-      }
-    }
-    this.rows = rows;
-    this.cols = cols;
-    this.length = rows * cols;
-    this.#ptr = kernels().core.alloc(this.length * 4);
-    this.view().fill(0);
+    const loaded = core();
+    const inner = loaded.call((b) => new b.StagedMatrixCore(numberArg('StagedMatrix', 'rows', rows), numberArg('StagedMatrix', 'cols', cols)));
+    this.rows = inner.rows;
+    this.cols = inner.cols;
+    this.length = this.rows * this.cols;
+    this.#inner = inner;
   }
 
   /** A staged copy of `matrix`. */
@@ -111,17 +86,22 @@ export class StagedMatrix {
     return staged;
   }
 
-  /** The address in WASM memory (0 when empty). Throws `Disposed` after {@link dispose}. */
-  get ptr(): number {
-    if (this.#ptr < 0) {
+  /** @internal The matrix in the bindings. Throws `Disposed` after {@link dispose}. */
+  get inner(): StagedMatrixCore {
+    if (this.#inner === undefined) {
       throw new GradlabError({ code: 'Disposed', op: 'StagedMatrix', message: 'StagedMatrix: used after dispose()' });
     }
-    return this.#ptr;
+    return this.#inner;
+  }
+
+  /** The address in WASM memory (0 when empty). Throws `Disposed` after {@link dispose}. */
+  get ptr(): number {
+    return this.inner.ptr;
   }
 
   /** A live view of the data; valid only until the next call that may grow memory. */
   view(): Float32Array {
-    return kernels().core.f32(this.ptr, this.length);
+    return core().f32(this.ptr, this.length);
   }
 
   /** A copy of the data. */
@@ -144,9 +124,8 @@ export class StagedMatrix {
 
   /** Frees the WASM memory; later use throws. Idempotent. */
   dispose(): void {
-    if (this.#ptr < 0) return;
-    kernels().core.free(this.#ptr, this.length * 4);
-    this.#ptr = -1;
+    this.#inner?.free();
+    this.#inner = undefined;
   }
 }
 
@@ -161,26 +140,34 @@ function withStagedMatrices<R>(matrices: Matrix[], body: (staged: StagedMatrix[]
   }
 }
 
-/** The shape of op(X) for a stored rows×cols X. */
-function operandShape(matrix: StagedMatrix, transposed: boolean): [number, number] {
-  return transposed ? [matrix.cols, matrix.rows] : [matrix.rows, matrix.cols];
+/** A kernel's name as a string; which names exist is the core's to check. */
+function kindArg(op: string, kind: unknown): string {
+  if (typeof kind !== 'string') invalidArgument(op, 'kind', 'a kernel name', describe(kind));
+  return kind;
+}
+
+/**
+ * Checks that the output `out` (argument `arg` of `op`) is neither input: the bindings may not
+ * lend one matrix for reading and writing at once.
+ */
+function distinct(op: string, arg: string, out: StagedMatrix, first: StagedMatrix, firstName: string, second?: StagedMatrix, secondName?: string): void {
+  const same = out === first ? firstName : out === second ? secondName : undefined;
+  if (same !== undefined) invalidArgument(op, arg, `a matrix other than '${same}'`, `the same StagedMatrix as '${same}'`);
 }
 
 /**
  * `C = alpha · op(A) · op(B) + beta · C` in place on staged matrices: op(A) is m×k, op(B)
- * k×n and C m×n. Shape errors name the argument; bad scalars come back as typed errors from
- * the core.
+ * k×n and C m×n (C distinct from A and B). Shape errors name the argument; bad scalars come
+ * back as typed errors from the core.
  */
 export function sgemmStaged(a: StagedMatrix, b: StagedMatrix, c: StagedMatrix, options: SgemmOptions = {}): void {
   const { transA = false, transB = false, alpha = 1, beta = 0 } = options;
   if (typeof transA !== 'boolean') invalidArgument('sgemm', 'transA', 'a boolean', describe(transA));
   if (typeof transB !== 'boolean') invalidArgument('sgemm', 'transB', 'a boolean', describe(transB));
-  const [m, k] = operandShape(a, transA);
-  const [kB, n] = operandShape(b, transB);
-  if (kB !== k) shapeMismatch('sgemm', 'b', `${k} rows in op(B) (op(A) is ${shapeString([m, k])})`, shapeString([kB, n]));
-  if (c.rows !== m || c.cols !== n) shapeMismatch('sgemm', 'c', shapeString([m, n]), shapeString([c.rows, c.cols]));
-  const { core: loaded, fns } = kernels();
-  loaded.check(fns.gl_sgemm(+transA, +transB, m, n, k, alpha, a.ptr, a.length, b.ptr, b.length, beta, c.ptr, c.length));
+  numberArg('sgemm', 'alpha', alpha);
+  numberArg('sgemm', 'beta', beta);
+  distinct('sgemm', 'c', c, a, 'a', b, 'b');
+  core().call((bindings) => bindings.sgemm(a.inner, b.inner, c.inner, transA, transB, alpha, beta));
 }
 
 /** `op(A) · op(B)` (times `alpha`, plus `beta · c` when `c` is given), as a new matrix. */
@@ -197,17 +184,11 @@ export function sgemm(a: Matrix, b: Matrix, options: SgemmOptions & { c?: Matrix
   });
 }
 
-function checkSameLength(op: string, arg: string, expected: StagedMatrix, actual: StagedMatrix): void {
-  if (actual.length !== expected.length) shapeMismatch(op, arg, `${expected.length} values`, `${actual.length} values`);
-}
-
 /** `y = f(x)` elementwise on staged buffers of equal length (which may not be the same buffer). */
 export function activationStaged(kind: ActivationKind, x: StagedMatrix, y: StagedMatrix, alpha = 1): void {
-  const code = ACTIVATION[kind];
-  if (code === undefined) invalidArgument('activation', 'kind', `one of ${Object.keys(ACTIVATION).join(', ')}`, describe(kind));
-  checkSameLength('activation', 'y', x, y);
-  const { core: loaded, fns } = kernels();
-  loaded.check(fns.gl_kernel_unary(code, alpha, x.ptr, y.ptr, x.length));
+  const slope = numberArg('activation', 'alpha', alpha);
+  distinct('activation', 'y', y, x, 'x');
+  core().call((b) => b.activation(kindArg('activation', kind), slope, x.inner, y.inner));
 }
 
 /** `f(x)` elementwise, as a new array. */
@@ -221,12 +202,8 @@ export function activation(kind: ActivationKind, x: Float32Array, alpha = 1): Fl
 
 /** `out = a ∘ b` elementwise on staged buffers of equal length (`out` distinct from both). */
 export function binaryStaged(kind: BinaryKind, a: StagedMatrix, b: StagedMatrix, out: StagedMatrix): void {
-  const code = BINARY[kind];
-  if (code === undefined) invalidArgument('binary', 'kind', `one of ${Object.keys(BINARY).join(', ')}`, describe(kind));
-  checkSameLength('binary', 'b', a, b);
-  checkSameLength('binary', 'out', a, out);
-  const { core: loaded, fns } = kernels();
-  loaded.check(fns.gl_kernel_binary(code, a.ptr, b.ptr, out.ptr, a.length));
+  distinct('binary', 'out', out, a, 'a', b, 'b');
+  core().call((bindings) => bindings.binary(kindArg('binary', kind), a.inner, b.inner, out.inner));
 }
 
 /** `a ∘ b` elementwise, as a new array. */
@@ -240,9 +217,8 @@ export function binary(kind: BinaryKind, a: Float32Array, b: Float32Array): Floa
 
 /** Row-wise softmax (or log-softmax with `log`) of staged `x` into `y` (same shape, distinct). */
 export function softmaxStaged(x: StagedMatrix, y: StagedMatrix, options: { log?: boolean } = {}): void {
-  if (y.rows !== x.rows || y.cols !== x.cols) shapeMismatch('softmax', 'y', shapeString([x.rows, x.cols]), shapeString([y.rows, y.cols]));
-  const { core: loaded, fns } = kernels();
-  loaded.check(fns.gl_kernel_softmax(options.log ? 1 : 0, x.ptr, y.ptr, x.rows, x.cols));
+  distinct('softmax', 'y', y, x, 'x');
+  core().call((b) => b.softmax(x.inner, y.inner, options.log === true));
 }
 
 /** Row-wise softmax (or log-softmax with `log`) of `x`, as a new matrix. */

@@ -1,40 +1,22 @@
 /**
  * Eager ops on {@link Tensor}s. Each returns a new tensor (tracked by the current
  * {@link scope}) and records on the tape what `backward()` needs when an input requires a
- * gradient. Shapes are checked by the core; a mismatch throws a `GradlabError` with code
- * `ShapeMismatch` naming the op, the argument, and the expected and actual shapes.
- *
- * Kind codes mirror crates/wasm/src/tensor_abi.rs.
+ * gradient. Ops cross to the core by their public names; the core checks shapes and values,
+ * and a mismatch throws a `GradlabError` with code `ShapeMismatch` naming the op, the
+ * argument, and the expected and actual shapes.
  */
+import type { TensorCore } from '../pkg/gradlab.js';
 import { describe, invalidArgument } from './errors.js';
-import { runtime, tensor, Tensor, tensorFromCall, tensorsFromCall } from './tensor.js';
+import { made, madeMany, tensor, Tensor } from './tensor.js';
+import { core } from './wasm.js';
 
 /** A tensor, or a number used as a scalar `[]` tensor. */
 export type Operand = Tensor | number;
 
-const BINARY = { add: 0, sub: 1, mul: 2, div: 3 } as const;
-const UNARY = {
-  exp: 0,
-  log: 1,
-  sqrt: 2,
-  square: 3,
-  pow: 4,
-  sigmoid: 5,
-  tanh: 6,
-  relu: 7,
-  leakyRelu: 8,
-  elu: 9,
-  softmax: 10,
-  logSoftmax: 11,
-} as const;
-const REDUCE = { sum: 0, mean: 1 } as const;
-const LOSS = { mseLoss: 0, sigmoidCrossEntropy: 1 } as const;
-const CELL = { rnn: 0, lstm: 1 } as const;
-
-/** The handle of `value`, which must be a live {@link Tensor}. */
-function handleOf(op: string, arg: string, value: unknown): number {
+/** The instance's object for `value`, which must be a live {@link Tensor}. */
+function bindingOf(op: string, arg: string, value: unknown): TensorCore {
   if (!(value instanceof Tensor)) invalidArgument(op, arg, 'a Tensor', describe(value));
-  return value.handle(op, arg);
+  return value.binding(op, arg);
 }
 
 /** Runs `body` with `operand` as a tensor, disposing the scalar tensor made for a number. */
@@ -49,9 +31,12 @@ function withOperand<T>(op: string, arg: string, operand: Operand, body: (x: Ten
   }
 }
 
-function binary(op: keyof typeof BINARY, a: Operand, b: Operand): Tensor {
+function binary(op: 'add' | 'sub' | 'mul' | 'div', a: Operand, b: Operand): Tensor {
   return withOperand(op, 'a', a, (left) =>
-    withOperand(op, 'b', b, (right) => tensorFromCall((fns, out) => fns.gl_op_binary(BINARY[op], handleOf(op, 'a', left), handleOf(op, 'b', right), out))),
+    withOperand(op, 'b', b, (right) => {
+      const [x, y] = [bindingOf(op, 'a', left), bindingOf(op, 'b', right)];
+      return made(() => x.binary(op, y));
+    }),
   );
 }
 
@@ -75,9 +60,11 @@ export function div(a: Operand, b: Operand): Tensor {
   return binary('div', a, b);
 }
 
-function unary(op: keyof typeof UNARY, x: Tensor, alpha = 0): Tensor {
-  if (typeof alpha !== 'number') invalidArgument(op, 'alpha', 'a number', describe(alpha));
-  return tensorFromCall((fns, out) => fns.gl_op_unary(UNARY[op], alpha, handleOf(op, 'x', x), out));
+/** `op` of `x`, with the parameter `alpha` (pow's exponent, a slope or a scale) or the core's default. */
+function unary(op: string, x: Tensor, alpha?: number, arg = 'alpha'): Tensor {
+  if (alpha !== undefined && typeof alpha !== 'number') invalidArgument(op, arg, 'a number', describe(alpha));
+  const input = bindingOf(op, 'x', x);
+  return made(() => input.unary(op, alpha));
 }
 
 /** `eˣ` elementwise. */
@@ -102,7 +89,7 @@ export function square(x: Tensor): Tensor {
 
 /** `x^exponent` elementwise for a finite scalar exponent. */
 export function pow(x: Tensor, exponent: number): Tensor {
-  return unary('pow', x, exponent);
+  return unary('pow', x, exponent, 'exponent');
 }
 
 /** `1 / (1 + e^−x)` elementwise. */
@@ -121,12 +108,12 @@ export function relu(x: Tensor): Tensor {
 }
 
 /** `x` for `x > 0`, else `alpha·x` (default slope 0.01, as PyTorch). */
-export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
+export function leakyRelu(x: Tensor, alpha?: number): Tensor {
   return unary('leakyRelu', x, alpha);
 }
 
 /** `x` for `x > 0`, else `alpha·(eˣ − 1)` (default 1). */
-export function elu(x: Tensor, alpha = 1): Tensor {
+export function elu(x: Tensor, alpha?: number): Tensor {
   return unary('elu', x, alpha);
 }
 
@@ -149,9 +136,8 @@ export interface MatmulOptions {
 
 /** The matrix product `op(a) · op(b)` of 2-D tensors: `[m, k] · [k, n] → [m, n]`. */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-  const transposeA = options.transposeA ? 1 : 0;
-  const transposeB = options.transposeB ? 1 : 0;
-  return tensorFromCall((fns, out) => fns.gl_op_matmul(handleOf('matmul', 'a', a), handleOf('matmul', 'b', b), transposeA, transposeB, out));
+  const [left, right] = [bindingOf('matmul', 'a', a), bindingOf('matmul', 'b', b)];
+  return made(() => left.matmul(right, Boolean(options.transposeA), Boolean(options.transposeB)));
 }
 
 export interface ReduceOptions {
@@ -161,14 +147,11 @@ export interface ReduceOptions {
   keepdim?: boolean;
 }
 
-function reduce(op: keyof typeof REDUCE, x: Tensor, options: ReduceOptions): Tensor {
+function reduce(op: 'sum' | 'mean', x: Tensor, options: ReduceOptions): Tensor {
   const { axis, keepdim = false } = options;
-  // The ABI takes the axis as i32: a fraction or a huge number would be truncated silently.
-  if (axis !== undefined && (!Number.isInteger(axis) || Math.abs(axis) > 0x7fffffff)) {
-    invalidArgument(op, 'axis', 'an integer', describe(axis));
-  }
-  const handle = handleOf(op, 'x', x);
-  return tensorFromCall((fns, out) => fns.gl_op_reduce(REDUCE[op], handle, axis === undefined ? 0 : 1, axis ?? 0, keepdim ? 1 : 0, out));
+  if (axis !== undefined && typeof axis !== 'number') invalidArgument(op, 'axis', 'an integer', describe(axis));
+  const input = bindingOf(op, 'x', x);
+  return made(() => input.reduce(op, axis, Boolean(keepdim)));
 }
 
 /** The sum of all elements (`[]`), or along `axis`. */
@@ -183,7 +166,8 @@ export function mean(x: Tensor, options: ReduceOptions = {}): Tensor {
 
 /** Mean squared error over all elements (PyTorch's `MSELoss`); equal shapes; returns `[]`. */
 export function mseLoss(prediction: Tensor, target: Tensor): Tensor {
-  return tensorFromCall((fns, out) => fns.gl_op_loss(LOSS.mseLoss, handleOf('mseLoss', 'prediction', prediction), handleOf('mseLoss', 'target', target), out));
+  const [input, wanted] = [bindingOf('mseLoss', 'prediction', prediction), bindingOf('mseLoss', 'target', target)];
+  return made(() => input.loss('mse', wanted));
 }
 
 /**
@@ -192,15 +176,11 @@ export function mseLoss(prediction: Tensor, target: Tensor): Tensor {
  */
 export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array | readonly number[]): Tensor {
   const op = 'softmaxCrossEntropy';
-  const handle = handleOf(op, 'logits', logits);
-  // Staging converts to i32, which would truncate fractions and wrap huge values silently.
-  if (!(labels instanceof Int32Array)) {
-    if (!Array.isArray(labels)) invalidArgument(op, 'labels', 'an Int32Array or an array of integers', describe(labels));
-    const bad = labels.find((label) => !Number.isInteger(label) || Math.abs(label) > 0x7fffffff);
-    if (bad !== undefined) invalidArgument(op, 'labels', 'integer class indices', describe(bad));
-  }
-  const { core } = runtime();
-  return core.withStaged(labels, (ptr, len) => tensorFromCall((fns, out) => fns.gl_op_softmax_cross_entropy(handle, ptr, len, out)), 'i32');
+  const input = bindingOf(op, 'logits', logits);
+  // Labels cross as doubles: the core checks that they are class indices before narrowing.
+  if (!(labels instanceof Int32Array) && !Array.isArray(labels)) invalidArgument(op, 'labels', 'an Int32Array or an array of integers', describe(labels));
+  const classes = core().f64Arg(op, 'labels', labels);
+  return made(() => input.softmaxCrossEntropy(classes));
 }
 
 /**
@@ -210,7 +190,8 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array | readonl
  */
 export function sigmoidCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   const op = 'sigmoidCrossEntropy';
-  return tensorFromCall((fns, out) => fns.gl_op_loss(LOSS.sigmoidCrossEntropy, handleOf(op, 'logits', logits), handleOf(op, 'targets', targets), out));
+  const [input, wanted] = [bindingOf(op, 'logits', logits), bindingOf(op, 'targets', targets)];
+  return made(() => input.loss('sigmoidCrossEntropy', wanted));
 }
 
 /**
@@ -250,21 +231,15 @@ export interface LstmResult extends RnnResult {
   c: Tensor;
 }
 
-function recurrent(op: keyof typeof CELL, x: Tensor, params: RecurrentParams, options: LstmOptions): (Tensor | null)[] {
+function recurrent(op: 'rnn' | 'lstm', x: Tensor, params: RecurrentParams, options: LstmOptions): Tensor[] {
   if (params === null || typeof params !== 'object') invalidArgument(op, 'params', '{ weightIh, weightHh, biasIh, biasHh }', describe(params));
   if (options === null || typeof options !== 'object') invalidArgument(op, 'options', op === 'rnn' ? '{ h0? }' : '{ h0?, c0? }', describe(options));
-  if (op === 'rnn' && options.c0 !== undefined) invalidArgument(op, 'c0', 'no initial cell state (an rnn has none; use lstm)', describe(options.c0));
-  const optional = (arg: 'h0' | 'c0') => (options[arg] === undefined ? 0 : handleOf(op, arg, options[arg]));
-  const handles = [
-    handleOf(op, 'x', x),
-    handleOf(op, 'weightIh', params.weightIh),
-    handleOf(op, 'weightHh', params.weightHh),
-    handleOf(op, 'biasIh', params.biasIh),
-    handleOf(op, 'biasHh', params.biasHh),
-    optional('h0'),
-    optional('c0'),
-  ] as const;
-  return tensorsFromCall(3, (fns, out) => fns.gl_op_recurrent(CELL[op], ...handles, out));
+  const optional = (arg: 'h0' | 'c0') => (options[arg] === undefined ? undefined : bindingOf(op, arg, options[arg]));
+  const input = bindingOf(op, 'x', x);
+  const weights = [bindingOf(op, 'weightIh', params.weightIh), bindingOf(op, 'weightHh', params.weightHh), bindingOf(op, 'biasIh', params.biasIh), bindingOf(op, 'biasHh', params.biasHh)] as const;
+  const [h0, c0] = [optional('h0'), optional('c0')];
+  // The initial states cross as shares of the caller's tensors, which the call consumes.
+  return madeMany(() => input.recurrent(op, ...weights, h0?.share(), c0?.share()));
 }
 
 /**
@@ -274,7 +249,7 @@ function recurrent(op: keyof typeof CELL, x: Tensor, params: RecurrentParams, op
  * shape does not fit (e.g. `weightIh` must be `[H, I]`).
  */
 export function rnn(x: Tensor, params: RecurrentParams, options: RnnOptions = {}): RnnResult {
-  const [output, h] = recurrent('rnn', x, params, options) as Tensor[];
+  const [output, h] = recurrent('rnn', x, params, options);
   return { output, h };
 }
 
@@ -286,6 +261,6 @@ export function rnn(x: Tensor, params: RecurrentParams, options: RnnOptions = {}
  * chunks, each starting from the last one's `h` and `c`).
  */
 export function lstm(x: Tensor, params: RecurrentParams, options: LstmOptions = {}): LstmResult {
-  const [output, h, c] = recurrent('lstm', x, params, options) as Tensor[];
+  const [output, h, c] = recurrent('lstm', x, params, options);
   return { output, h, c };
 }

@@ -8,25 +8,12 @@
  * - {@link Rbm} is a restricted Boltzmann machine trained by contrastive divergence (CD-k),
  *   usable on its own.
  */
-import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString } from './errors.js';
+import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString, numberArg } from './errors.js';
 import { createModelSync, type Model, type StateDict, type TensorData, type TensorLike } from './model.js';
 import type { DenseSpec, ModelSpec } from './spec.js';
 import type { Dataset } from './training.js';
-import { core as loadedCore, handleRegistry, init as initWasm, seedParts, type Core, type WasmSource } from './wasm.js';
-
-interface PretrainExports {
-  gl_rbm_new(visible: number, hidden: number, seedLow: number, seedHigh: number, outRbm: number): number;
-  gl_rbm_free(rbm: number): number;
-  gl_rbm_count(): number;
-  gl_rbm_parameter(rbm: number, part: number, write: number, ptr: number, len: number): number;
-  gl_rbm_init_visible_bias(rbm: number, xPtr: number, xLen: number, rows: number): number;
-  gl_rbm_train_epoch(rbm: number, xPtr: number, xLen: number, rows: number, batchSize: number, k: number, lr: number, momentum: number, weightDecay: number, sampleVisible: number, outError: number): number;
-  gl_rbm_reconstruction_error(rbm: number, xPtr: number, xLen: number, rows: number, outError: number): number;
-  gl_rbm_hidden_probabilities(rbm: number, xPtr: number, xLen: number, rows: number, outPtr: number, outLen: number): number;
-}
-
-/** The ABI's codes for the RBM's parameters. */
-const PART_CODES = { weight: 0, visibleBias: 1, hiddenBias: 2 } as const;
+import { core as loadedCore, init as initWasm, type Core, type WasmSource } from './wasm.js';
+import type { RbmCore } from '../pkg/gradlab.js';
 
 /** An RBM's parameters: `weight` [hidden, visible] (a dense layer's layout), the two biases. */
 export interface RbmParameters {
@@ -77,29 +64,27 @@ export class Rbm {
   readonly visible: number;
   readonly hidden: number;
   private readonly core: Core;
-  private readonly fns: PretrainExports;
-  private handle: number;
+  private inner: RbmCore | undefined;
 
   /** @internal Use {@link createRbm}. */
-  constructor(core: Core, visible: number, hidden: number, handle: number) {
+  constructor(core: Core, visible: number, hidden: number, inner: RbmCore) {
     this.core = core;
-    this.fns = core.fns<PretrainExports>();
     this.visible = visible;
     this.hidden = hidden;
-    this.handle = handle;
-    registry?.register(this, { core, handle }, this);
+    this.inner = inner;
   }
 
-  private live(op: string): number {
-    if (this.handle === 0) throw new GradlabError({ code: 'Disposed', op, message: `${op}: the RBM has been disposed` });
-    return this.handle;
+  private live(op: string): RbmCore {
+    if (this.inner === undefined) throw new GradlabError({ code: 'Disposed', op, message: `${op}: the RBM has been disposed` });
+    return this.inner;
   }
 
-  /** Runs an ABI call on `x` ([rows, visible]) staged in WASM memory. */
-  private withData<R>(op: string, x: TensorLike, call: (handle: number, xPtr: number, xLen: number, rows: number) => R): R {
-    const handle = this.live(op);
+  /** Runs a call of the bindings on `x` ([rows, visible]). */
+  private withData<R>(op: string, x: TensorLike, call: (inner: RbmCore, data: Float32Array, rows: number) => R): R {
+    const inner = this.live(op);
     const rows = rowsOf(op, 'x', x, this.visible);
-    return this.core.withStaged(x.data, (xPtr, xLen) => call(handle, xPtr, xLen, rows));
+    const data = this.core.f32Arg(op, 'x', x.data);
+    return this.core.call(() => call(inner, data, rows));
   }
 
   /**
@@ -107,7 +92,7 @@ export class Rbm {
    * a good start before training.
    */
   initVisibleBias(x: TensorLike): void {
-    this.withData('rbm.initVisibleBias', x, (handle, xPtr, xLen, rows) => this.core.check(this.fns.gl_rbm_init_visible_bias(handle, xPtr, xLen, rows)));
+    this.withData('rbm.initVisibleBias', x, (inner, data, rows) => inner.initVisibleBias(data, rows));
   }
 
   /**
@@ -118,18 +103,9 @@ export class Rbm {
     const op = 'rbm.trainEpoch';
     if (typeof options !== 'object' || options === null) invalidArgument(op, 'options', '{ lr, k?, batchSize?, momentum?, weightDecay? }', describe(options));
     const { lr, k = 1, batchSize = 10, momentum = 0, weightDecay = 0, sampleVisible = false } = options;
-    for (const [arg, value] of [['k', k], ['batchSize', batchSize]] as const) {
-      if (!Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) invalidArgument(op, arg, 'a positive integer', describe(value));
-    }
-    for (const [arg, value] of [['lr', lr], ['momentum', momentum], ['weightDecay', weightDecay]] as const) {
-      if (typeof value !== 'number') invalidArgument(op, arg, 'a number', describe(value));
-    }
-    return this.withData(op, x, (handle, xPtr, xLen, rows) => {
-      const { values } = this.core.withOut(1, (out) =>
-        this.core.check(this.fns.gl_rbm_train_epoch(handle, xPtr, xLen, rows, batchSize, k, lr, momentum, weightDecay, sampleVisible ? 1 : 0, out)),
-      );
-      return values[0];
-    });
+    const numbers = { batchSize, k, lr, momentum, weightDecay };
+    for (const [arg, value] of Object.entries(numbers)) numberArg(op, arg, value);
+    return this.withData(op, x, (inner, data, rows) => inner.trainEpoch(data, rows, batchSize, k, lr, momentum, weightDecay, sampleVisible === true));
   }
 
   /**
@@ -137,55 +113,36 @@ export class Rbm {
    * reconstruction: the squared error Hinton's guide monitors during training.
    */
   reconstructionError(x: TensorLike): number {
-    return this.withData('rbm.reconstructionError', x, (handle, xPtr, xLen, rows) => {
-      const { values } = this.core.withOut(1, (out) => this.core.check(this.fns.gl_rbm_reconstruction_error(handle, xPtr, xLen, rows, out)));
-      return values[0];
-    });
+    return this.withData('rbm.reconstructionError', x, (inner, data, rows) => inner.reconstructionError(data, rows));
   }
 
   /** `p(h = 1 | v)` for every row of `x`: [N, hidden], the features the RBM has learned. */
   hiddenProbabilities(x: TensorLike): TensorData {
-    return this.withData('rbm.hiddenProbabilities', x, (handle, xPtr, xLen, rows) => {
-      const outLen = rows * this.hidden;
-      const { values } = this.core.withOut(outLen, (out) => this.core.check(this.fns.gl_rbm_hidden_probabilities(handle, xPtr, xLen, rows, out, outLen)));
-      return { shape: [rows, this.hidden], data: values };
-    });
+    return this.withData('rbm.hiddenProbabilities', x, (inner, data, rows) => ({ shape: [rows, this.hidden], data: inner.hiddenProbabilities(data, rows) }));
   }
 
   /** Copies of W [hidden, visible], b [visible] and c [hidden]. */
   parameters(): RbmParameters {
-    const handle = this.live('rbm.parameters');
-    const read = (part: keyof typeof PART_CODES, shape: number[]): TensorData => {
-      const len = shape[0] * (shape[1] ?? 1);
-      const { values } = this.core.withOut(len, (ptr) => this.core.check(this.fns.gl_rbm_parameter(handle, PART_CODES[part], 0, ptr, len)));
-      return { shape, data: values };
-    };
+    const inner = this.live('rbm.parameters');
+    const read = (part: keyof RbmParameters, shape: number[]): TensorData => ({ shape, data: this.core.call(() => inner.parameter(part)) });
     return { weight: read('weight', [this.hidden, this.visible]), visibleBias: read('visibleBias', [this.visible]), hiddenBias: read('hiddenBias', [this.hidden]) };
   }
 
   /** Replaces the given parameters (each must have its exact size and be finite). */
   setParameters(parameters: Partial<Record<keyof RbmParameters, TensorLike>>): void {
     const op = 'rbm.setParameters';
-    const handle = this.live(op);
-    for (const part of Object.keys(parameters) as (keyof RbmParameters)[]) {
-      if (!(part in PART_CODES)) invalidArgument(op, part, 'one of weight, visibleBias, hiddenBias', 'an unknown name');
-      const values = parameters[part];
-      if (values === undefined) continue;
-      this.core.withStaged(values.data, (ptr, len) => this.core.check(this.fns.gl_rbm_parameter(handle, PART_CODES[part], 1, ptr, len)));
+    const inner = this.live(op);
+    for (const [part, values] of Object.entries(parameters)) {
+      if (values !== undefined) this.core.call(() => inner.setParameter(part, this.core.f32Arg(op, part, values.data)));
     }
   }
 
   /** Frees the RBM's WASM memory; later calls throw `Disposed`. */
   dispose(): void {
-    if (this.handle === 0) return;
-    registry?.unregister(this);
-    this.core.check(this.fns.gl_rbm_free(this.handle));
-    this.handle = 0;
+    this.inner?.free();
+    this.inner = undefined;
   }
 }
-
-/** Frees RBMs that were garbage-collected without `dispose()` (a safety net only). */
-const registry = handleRegistry((core, handle) => core.fns<PretrainExports>().gl_rbm_free(handle));
 
 export interface CreateRbmOptions {
   /** Seed of the initial weights (N(0, 0.01²); zero biases), the shuffling and the sampling; default 0. */
@@ -201,15 +158,14 @@ export async function createRbm(visible: number, hidden: number, options: Create
 
 /** {@link createRbm} for an instance that is already loaded. */
 export function createRbmSync(core: Core, visible: number, hidden: number, seed = 0): Rbm {
-  const [low, high] = seedParts('rbm', seed);
-  const fns = core.fns<PretrainExports>();
-  const { values } = core.withOut(1, (out) => core.check(fns.gl_rbm_new(visible, hidden, low, high, out)));
-  return new Rbm(core, visible, hidden, new Uint32Array(values.buffer)[0]);
+  const op = 'createRbm';
+  const [visibleUnits, hiddenUnits, seedValue] = [numberArg(op, 'visible', visible), numberArg(op, 'hidden', hidden), numberArg(op, 'seed', seed)];
+  return new Rbm(core, visibleUnits, hiddenUnits, core.call((b) => new b.RbmCore(visibleUnits, hiddenUnits, seedValue)));
 }
 
 /** The number of live RBMs in this thread's instance (for leak tests). */
 export function numRbms(): number {
-  return loadedCore().fns<PretrainExports>().gl_rbm_count();
+  return loadedCore().call((b) => b.numRbms());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,21 +255,16 @@ interface Settings {
   reconstruction?: 'crossEntropy' | 'mse';
 }
 
-function checkOptions(options: PretrainOptions): Settings {
+/** The options with their defaults; the numeric ranges are checked in the core, up front. */
+function checkOptions(core: Core, options: PretrainOptions): Settings {
   const op = 'pretrain';
   if (typeof options !== 'object' || options === null) invalidArgument(op, 'options', '{ method, epochs, lr, ... }', describe(options));
   const { method, epochs, lr, k = 1, batchSize = 10, seed = 0, momentum = 0, weightDecay = 0, reconstruction } = options;
   if (method !== 'autoencoder' && method !== 'rbm') invalidArgument(op, 'method', "'autoencoder' or 'rbm'", describe(method));
-  const integer = (arg: string, value: unknown, min: number): void => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) invalidArgument(op, arg, `an integer ≥ ${min}`, describe(value));
-  };
-  integer('epochs', epochs, 0);
-  integer('k', k, 1);
-  integer('batchSize', batchSize, 1);
-  if (!Number.isSafeInteger(seed) || seed < 0) invalidArgument(op, 'seed', 'a non-negative safe integer', describe(seed));
-  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) invalidArgument(op, 'lr', 'a finite number ≥ 0', describe(lr));
-  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) invalidArgument(op, 'momentum', 'a number in [0, 1)', describe(momentum));
-  if (typeof weightDecay !== 'number' || !Number.isFinite(weightDecay) || weightDecay < 0) invalidArgument(op, 'weightDecay', 'a finite number ≥ 0', describe(weightDecay));
+  if (typeof epochs !== 'number' || !Number.isInteger(epochs) || epochs < 0) invalidArgument(op, 'epochs', 'an integer ≥ 0', describe(epochs));
+  const numbers = { batchSize, k, lr, momentum, weightDecay, seed };
+  for (const [arg, value] of Object.entries(numbers)) numberArg(op, arg, value);
+  core.call((b) => b.checkPretrainOptions(batchSize, k, lr, momentum, weightDecay, seed));
   if (reconstruction !== undefined && reconstruction !== 'crossEntropy' && reconstruction !== 'mse') {
     invalidArgument(op, 'reconstruction', "'crossEntropy' or 'mse'", describe(reconstruction));
   }
@@ -424,7 +375,14 @@ function trainAutoencoder(core: Core, target: Target, x: TensorData, current: La
   try {
     autoencoder.loadStateDict({ ...autoencoder.stateDict(), ...named('0', current) });
     const error = (): number => {
-      const output = autoencoder.predict(x).data;
+      let output: Float32Array;
+      try {
+        output = autoencoder.predict(x).data;
+      } catch (thrown) {
+        // A diverged autoencoder is reported, not thrown: its error is infinite.
+        if (thrown instanceof GradlabError && thrown.code === 'NonFinite') return Infinity;
+        throw thrown;
+      }
       if (loss === 'crossEntropy') for (let i = 0; i < output.length; i++) output[i] = sigmoid(output[i]);
       return squaredError(x, output);
     };
@@ -496,13 +454,13 @@ function propagate(core: Core, target: Target, x: TensorData, layer: LayerState)
  * Runs synchronously on the calling thread (the model's instance must be loaded).
  */
 export function pretrain(model: Model, data: TensorLike | Dataset, options: PretrainOptions): PretrainReport {
-  const settings = checkOptions(options);
+  const core = loadedCore();
+  const settings = checkOptions(core, options);
   const targets = targetsOf(model, settings, options.layers);
   let x = inputOf(model, data);
   if (settings.method === 'rbm' && !inUnitInterval(x)) {
     invalidArgument('pretrain', 'data', 'values in [0, 1] for RBM pretraining (binary data or probabilities)', 'values outside [0, 1]');
   }
-  const core = loadedCore();
   const report: PretrainReport = { method: settings.method, layers: [] };
   for (const target of targets) {
     const seed = settings.seed + target.index;

@@ -1,9 +1,11 @@
 /**
  * The model spec: plain JSON that describes a network, crosses into workers and can be saved.
- * {@link validateSpec} checks a value against it and fills in defaults, naming the path of
- * any bad field (`layers[2].units`) in a `GradlabError` with code `InvalidSpec`.
+ * The types live here; the rules, ranges and defaults live in the Rust core
+ * (crates/core/src/nn/spec.rs), which {@link validateSpec} asks. Errors name the path of the
+ * bad field (`layers[2].units`) in a `GradlabError` with code `InvalidSpec`.
  */
 import { GradlabError, describe } from './errors.js';
+import { core, type Core } from './wasm.js';
 
 /** An activation function; `alpha` is the negative slope (leakyRelu, prelu's initial slope) or ELU's scale. */
 export type Activation =
@@ -97,6 +99,60 @@ export interface ModelSpec {
   regularization?: { l1?: number; l2?: number };
 }
 
+type ObjectActivation = Extract<Activation, object>;
+type NamedActivation = Exclude<Activation, object>;
+type NamedInit = Exclude<Init, object>;
+
+/** `Keys` when it lists every key of `T` and nothing else; a compile error otherwise. */
+type AllKeysOf<T, Keys extends readonly PropertyKey[]> = [Exclude<keyof T, Keys[number]>, Exclude<Keys[number], keyof T>] extends [never, never] ? Keys : never;
+const keysOf =
+  <T>() =>
+  <const Keys extends readonly PropertyKey[]>(keys: AllKeysOf<T, Keys>): Keys =>
+    keys;
+/** Every member of the union `T`, each once (checked when compiling). */
+const membersOf =
+  <T extends string>() =>
+  <const Names extends readonly T[]>(names: [T] extends [Names[number]] ? Names : never): Names =>
+    names;
+
+/**
+ * Every name and field the types above allow, listed so that a test can compare them with
+ * the core's (`specVocabulary`); the compiler checks that each list matches its type.
+ */
+export const SPEC_VOCABULARY = {
+  activations: membersOf<NamedActivation>()(['identity', 'sigmoid', 'tanh', 'relu', 'softmax']),
+  parametricActivations: membersOf<ObjectActivation['type']>()(['leakyRelu', 'prelu', 'elu']),
+  inits: membersOf<NamedInit>()(['nielsen', 'normal', 'xavier', 'xavierUniform', 'he', 'heUniform', 'lecun', 'zeros']),
+  losses: membersOf<LossName>()(['mse', 'softmaxCrossEntropy', 'sigmoidCrossEntropy']),
+  fields: {
+    spec: keysOf<ModelSpec>()(['input', 'layers', 'loss', 'optimizer', 'clip', 'regularization']),
+    dense: keysOf<DenseSpec>()(['type', 'units', 'activation', 'init', 'bias', 'name']),
+    activation: keysOf<ActivationSpec>()(['type', 'activation', 'name']),
+    batchnorm: keysOf<BatchNormSpec>()(['type', 'momentum', 'eps', 'name']),
+    residual: keysOf<ResidualSpec>()(['type', 'layers', 'name']),
+    rnn: keysOf<RecurrentSpec>()(['type', 'units', 'returnSequences', 'forgetBias', 'bpttSteps', 'name']),
+    lstm: keysOf<RecurrentSpec>()(['type', 'units', 'returnSequences', 'forgetBias', 'bpttSteps', 'name']),
+    sgd: keysOf<Extract<OptimizerSpec, { type: 'sgd' }>>()(['type', 'lr', 'momentum', 'nesterov', 'weightDecay', 'schedule']),
+    adam: keysOf<Exclude<OptimizerSpec, { type: 'sgd' }>>()(['type', 'lr', 'betas', 'eps', 'weightDecay', 'schedule']),
+    adamw: keysOf<Exclude<OptimizerSpec, { type: 'sgd' }>>()(['type', 'lr', 'betas', 'eps', 'weightDecay', 'schedule']),
+    step: keysOf<Extract<ScheduleSpec, { type: 'step' }>>()(['type', 'stepSize', 'gamma']),
+    cosine: keysOf<Extract<ScheduleSpec, { type: 'cosine' }>>()(['type', 'tMax', 'etaMin']),
+    clip: keysOf<NonNullable<ModelSpec['clip']>>()(['norm', 'value']),
+    regularization: keysOf<NonNullable<ModelSpec['regularization']>>()(['l1', 'l2']),
+    parametricActivation: keysOf<ObjectActivation>()(['type', 'alpha']),
+    normalInit: keysOf<Extract<Init, object>>()(['type', 'std']),
+  },
+};
+
+/**
+ * Values JSON cannot carry (NaN, functions, typed arrays, holes) cross as
+ * `{ "$gradlab": description }`, which the Rust checks describe as JavaScript would
+ * (crates/core/src/nn/spec.rs reads the same key).
+ */
+export const NON_JSON_KEY = '$gradlab';
+/** How deep the spec's arrays and objects may nest (the core's JSON parser stops at 128). */
+const MAX_NESTING = 100;
+
 function fail(path: string, expected: string, actual: unknown): never {
   throw new GradlabError({
     code: 'InvalidSpec',
@@ -108,201 +164,50 @@ function fail(path: string, expected: string, actual: unknown): never {
   });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function checkKeys(value: Record<string, unknown>, path: string, allowed: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) fail(`${path}.${key}`.replace(/^\./, ''), `absent (allowed: ${allowed.join(', ')})`, value[key]);
-  }
-}
-
-function integer(value: unknown, path: string, min: number, max = 2 ** 24): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(path, `an integer in [${min}, ${max}]`, value);
-  }
-  return value;
-}
-
-function number(value: unknown, path: string, min: number, max = Infinity, inclusiveMax = true): number {
-  const aboveMax = inclusiveMax ? (value as number) > max : (value as number) >= max;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || aboveMax) {
-    fail(path, `a finite number in [${min}, ${max}${inclusiveMax ? ']' : ')'}`, value);
-  }
-  return value;
-}
-
-function optional<T>(value: unknown, check: (v: unknown) => T): T | undefined {
-  return value === undefined ? undefined : check(value);
-}
-
-function boolean(value: unknown, path: string): boolean {
-  if (typeof value !== 'boolean') fail(path, 'true or false', value);
-  return value;
-}
-
-function name(value: unknown, path: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256 || value.includes('.')) {
-    fail(path, "a non-empty name without '.' of at most 256 characters", value);
-  }
-  return value;
-}
-
-const NAMED_ACTIVATIONS = ['identity', 'sigmoid', 'tanh', 'relu', 'softmax'] as const;
-const PARAMETRIC_ACTIVATIONS = ['leakyRelu', 'prelu', 'elu'] as const;
-
-function activation(value: unknown, path: string): Activation {
-  if (typeof value === 'string') {
-    if ((NAMED_ACTIVATIONS as readonly string[]).includes(value)) return value as Activation;
-    if ((PARAMETRIC_ACTIVATIONS as readonly string[]).includes(value)) return { type: value } as Activation;
-  }
-  if (isObject(value) && (PARAMETRIC_ACTIVATIONS as readonly string[]).includes(value.type as string)) {
-    checkKeys(value, path, ['type', 'alpha']);
-    const alpha = optional(value.alpha, (a) => number(a, `${path}.alpha`, -1e6, 1e6));
-    return { type: value.type, ...(alpha === undefined ? {} : { alpha }) } as Activation;
-  }
-  return fail(path, `one of ${[...NAMED_ACTIVATIONS, ...PARAMETRIC_ACTIVATIONS].join(', ')} or {type, alpha}`, value);
-}
-
-const NAMED_INITS = ['nielsen', 'normal', 'xavier', 'xavierUniform', 'he', 'heUniform', 'lecun', 'zeros'] as const;
-
-function init(value: unknown, path: string): Init {
-  if (typeof value === 'string' && (NAMED_INITS as readonly string[]).includes(value)) return value as Init;
-  if (isObject(value) && value.type === 'normal') {
-    checkKeys(value, path, ['type', 'std']);
-    return { type: 'normal', std: number(value.std, `${path}.std`, 0, 1e6) };
-  }
-  return fail(path, `one of ${NAMED_INITS.join(', ')} or {type:'normal', std}`, value);
-}
-
-function layer(value: unknown, path: string): LayerSpec {
-  if (!isObject(value)) fail(path, 'a layer object', value);
-  switch (value.type) {
-    case 'dense': {
-      checkKeys(value, path, ['type', 'units', 'activation', 'init', 'bias', 'name']);
-      return {
-        type: 'dense',
-        units: integer(value.units, `${path}.units`, 1, 65536),
-        activation: value.activation === undefined ? 'identity' : activation(value.activation, `${path}.activation`),
-        ...(value.init === undefined ? {} : { init: init(value.init, `${path}.init`) }),
-        bias: value.bias === undefined ? true : boolean(value.bias, `${path}.bias`),
-        ...withName(value.name, path),
-      };
+function plain(value: unknown, path: string, depth: number, open: Set<object>): unknown {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value !== 'object' || ArrayBuffer.isView(value)) return { [NON_JSON_KEY]: describe(value) };
+  if (depth >= MAX_NESTING) fail(path, `arrays and objects nested at most ${MAX_NESTING} deep`, value);
+  if (open.has(value)) fail(path, 'a tree of plain data (this object contains itself)', value);
+  open.add(value);
+  let copy: unknown;
+  if (Array.isArray(value)) {
+    copy = Array.from(value, (item, i) => plain(item, `${path}[${i}]`, depth + 1, open));
+  } else {
+    // A prototype-free copy, so that a key such as "__proto__" stays a plain key.
+    const fields = Object.create(null) as Record<string, unknown>;
+    for (const key of Object.keys(value)) {
+      const field = (value as Record<string, unknown>)[key];
+      if (field !== undefined) fields[key] = plain(field, path ? `${path}.${key}` : key, depth + 1, open);
     }
-    case 'activation':
-      checkKeys(value, path, ['type', 'activation', 'name']);
-      return { type: 'activation', activation: activation(value.activation, `${path}.activation`), ...withName(value.name, path) };
-    case 'batchnorm':
-      checkKeys(value, path, ['type', 'momentum', 'eps', 'name']);
-      return {
-        type: 'batchnorm',
-        momentum: value.momentum === undefined ? 0.1 : number(value.momentum, `${path}.momentum`, 0, 1),
-        eps: value.eps === undefined ? 1e-5 : number(value.eps, `${path}.eps`, 0, 1),
-        ...withName(value.name, path),
-      };
-    case 'residual': {
-      checkKeys(value, path, ['type', 'layers', 'name']);
-      if (!Array.isArray(value.layers) || value.layers.length === 0) fail(`${path}.layers`, 'a non-empty array of layers', value.layers);
-      return { type: 'residual', layers: value.layers.map((l, i) => layer(l, `${path}.layers[${i}]`)), ...withName(value.name, path) };
-    }
-    case 'rnn':
-    case 'lstm': {
-      checkKeys(value, path, ['type', 'units', 'returnSequences', 'forgetBias', 'bpttSteps', 'name']);
-      if (value.type === 'rnn' && value.forgetBias !== undefined) fail(`${path}.forgetBias`, 'absent for rnn (LSTM only)', value.forgetBias);
-      return {
-        type: value.type,
-        units: integer(value.units, `${path}.units`, 1, 65536),
-        returnSequences: value.returnSequences === undefined ? false : boolean(value.returnSequences, `${path}.returnSequences`),
-        ...(value.type === 'lstm' ? { forgetBias: value.forgetBias === undefined ? 0 : number(value.forgetBias, `${path}.forgetBias`, -1e3, 1e3) } : {}),
-        ...(value.bpttSteps === undefined ? {} : { bpttSteps: integer(value.bpttSteps, `${path}.bpttSteps`, 1) }),
-        ...withName(value.name, path),
-      };
-    }
-    default:
-      return fail(`${path}.type`, "one of 'dense', 'activation', 'batchnorm', 'residual', 'rnn', 'lstm'", value.type);
+    copy = fields;
   }
+  open.delete(value);
+  return copy;
 }
 
-function withName(value: unknown, path: string): { name?: string } {
-  const n = name(value, `${path}.name`);
-  return n === undefined ? {} : { name: n };
+/**
+ * The spec as the JSON text the core checks. Only the structure is looked at here (plain
+ * data, no cycles, bounded nesting); every rule, range and default is the core's.
+ */
+export function specJson(spec: unknown): string {
+  let copy: unknown;
+  try {
+    copy = plain(spec, '', 0, new Set());
+  } catch (error) {
+    if (error instanceof GradlabError) throw error;
+    return fail('(spec)', 'plain data whose fields can be read', spec);
+  }
+  return JSON.stringify(copy);
 }
-
-function schedule(value: unknown, path: string): ScheduleSpec {
-  if (isObject(value) && value.type === 'step') {
-    checkKeys(value, path, ['type', 'stepSize', 'gamma']);
-    return { type: 'step', stepSize: integer(value.stepSize, `${path}.stepSize`, 1, 2 ** 31), gamma: value.gamma === undefined ? 0.1 : number(value.gamma, `${path}.gamma`, 0, 1e6) };
-  }
-  if (isObject(value) && value.type === 'cosine') {
-    checkKeys(value, path, ['type', 'tMax', 'etaMin']);
-    return { type: 'cosine', tMax: integer(value.tMax, `${path}.tMax`, 1, 2 ** 31), etaMin: value.etaMin === undefined ? 0 : number(value.etaMin, `${path}.etaMin`, 0) };
-  }
-  return fail(path, "{type:'step', stepSize, gamma?} or {type:'cosine', tMax, etaMin?}", value);
-}
-
-function optimizer(value: unknown): OptimizerSpec {
-  const path = 'optimizer';
-  if (value === undefined) return { type: 'sgd', lr: 0.01, momentum: 0, nesterov: false, weightDecay: 0 };
-  if (!isObject(value)) fail(path, 'an optimizer object', value);
-  const lr = number(value.lr, `${path}.lr`, 0, 1e6);
-  const sched = optional(value.schedule, (s) => schedule(s, `${path}.schedule`));
-  const withSchedule = sched === undefined ? {} : { schedule: sched };
-  if (value.type === 'sgd') {
-    checkKeys(value, path, ['type', 'lr', 'momentum', 'nesterov', 'weightDecay', 'schedule']);
-    const momentum = value.momentum === undefined ? 0 : number(value.momentum, `${path}.momentum`, 0, 1, false);
-    const nesterov = value.nesterov === undefined ? false : boolean(value.nesterov, `${path}.nesterov`);
-    if (nesterov && momentum === 0) fail(`${path}.momentum`, 'a momentum > 0 with nesterov', momentum);
-    const weightDecay = value.weightDecay === undefined ? 0 : number(value.weightDecay, `${path}.weightDecay`, 0);
-    return { type: 'sgd', lr, momentum, nesterov, weightDecay, ...withSchedule };
-  }
-  if (value.type === 'adam' || value.type === 'adamw') {
-    checkKeys(value, path, ['type', 'lr', 'betas', 'eps', 'weightDecay', 'schedule']);
-    let betas: [number, number] = [0.9, 0.999];
-    if (value.betas !== undefined) {
-      if (!Array.isArray(value.betas) || value.betas.length !== 2) fail(`${path}.betas`, 'a pair [beta1, beta2]', value.betas);
-      betas = [number(value.betas[0], `${path}.betas[0]`, 0, 1, false), number(value.betas[1], `${path}.betas[1]`, 0, 1, false)];
-    }
-    const eps = value.eps === undefined ? 1e-8 : number(value.eps, `${path}.eps`, 0);
-    const defaultDecay = value.type === 'adamw' ? 0.01 : 0;
-    const weightDecay = value.weightDecay === undefined ? defaultDecay : number(value.weightDecay, `${path}.weightDecay`, 0);
-    return { type: value.type, lr, betas, eps, weightDecay, ...withSchedule };
-  }
-  return fail(`${path}.type`, "one of 'sgd', 'adam', 'adamw'", value.type);
-}
-
-const LOSSES: readonly LossName[] = ['mse', 'softmaxCrossEntropy', 'sigmoidCrossEntropy'];
 
 /**
  * Checks `spec` against the model spec and returns a copy with every default filled in.
- * Throws a `GradlabError` (`InvalidSpec`) naming the first bad field's path.
+ * Throws a `GradlabError` (`InvalidSpec`) naming the first bad field's path. Needs the core
+ * loaded ({@link init}), which owns the rules.
  */
-export function validateSpec(spec: unknown): ModelSpec {
-  if (!isObject(spec)) fail('(spec)', 'a model spec object', spec);
-  checkKeys(spec, '', ['input', 'layers', 'loss', 'optimizer', 'clip', 'regularization']);
-  if (!Array.isArray(spec.input) || spec.input.length < 1 || spec.input.length > 2) {
-    fail('input', 'a per-example shape [features] or [time, features]', spec.input);
-  }
-  const input = spec.input.map((d, i) => integer(d, `input[${i}]`, 1));
-  if (!Array.isArray(spec.layers)) fail('layers', 'an array of layers', spec.layers);
-  const layers = spec.layers.map((l, i) => layer(l, `layers[${i}]`));
-  if (!LOSSES.includes(spec.loss as LossName)) fail('loss', `one of ${LOSSES.join(', ')}`, spec.loss);
-  const result: ModelSpec = { input, layers, loss: spec.loss as LossName, optimizer: optimizer(spec.optimizer) };
-  if (spec.clip !== undefined) {
-    if (!isObject(spec.clip)) fail('clip', '{norm?, value?}', spec.clip);
-    checkKeys(spec.clip, 'clip', ['norm', 'value']);
-    const norm = optional(spec.clip.norm, (v) => number(v, 'clip.norm', Number.MIN_VALUE));
-    const value = optional(spec.clip.value, (v) => number(v, 'clip.value', Number.MIN_VALUE));
-    result.clip = { ...(norm === undefined ? {} : { norm }), ...(value === undefined ? {} : { value }) };
-  }
-  if (spec.regularization !== undefined) {
-    if (!isObject(spec.regularization)) fail('regularization', '{l1?, l2?}', spec.regularization);
-    checkKeys(spec.regularization, 'regularization', ['l1', 'l2']);
-    result.regularization = {
-      l1: spec.regularization.l1 === undefined ? 0 : number(spec.regularization.l1, 'regularization.l1', 0),
-      l2: spec.regularization.l2 === undefined ? 0 : number(spec.regularization.l2, 'regularization.l2', 0),
-    };
-  }
-  return result;
+export function validateSpec(spec: unknown, loaded: Core = core()): ModelSpec {
+  const text = specJson(spec);
+  return JSON.parse(loaded.call((b) => b.normalizeSpec(text))) as ModelSpec;
 }

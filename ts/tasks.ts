@@ -1,7 +1,8 @@
 /**
  * Long-range sequence tasks for recurrent nets, generated inside WASM from a seed so Node and
- * browsers produce the same data (`gradlab_core::tasks`). Both hide what the target needs far
- * from the last step, where a recurrent layer without `returnSequences` is read.
+ * browsers produce the same data (`gradlab_core::tasks`, which also checks the sizes). Both
+ * hide what the target needs far from the last step, where a recurrent layer without
+ * `returnSequences` is read.
  *
  * ```ts
  * const train = await addingProblem({ length: 50, count: 4096, seed: 1 });
@@ -11,17 +12,10 @@
  * addingAccuracy(model.predict(test.x), test.y); // share within 0.04
  * ```
  */
-import { describe, invalidArgument, shapeMismatch, shapeString, GradlabError } from './errors.js';
-import type { Labels, TensorData, TensorLike } from './model.js';
-import { init, seedParts, type Core } from './wasm.js';
-
-interface TaskExports {
-  gl_task_adding(length: number, count: number, seedLow: number, seedHigh: number, xPtr: number, xLen: number, yPtr: number, yLen: number): number;
-  gl_task_first_symbol(length: number, count: number, classes: number, seedLow: number, seedHigh: number, xPtr: number, xLen: number, yPtr: number, yLen: number): number;
-}
-
-/** The most input values one generated task may hold (as `gradlab_core::tasks::MAX_TASK_VALUES`). */
-const MAX_TASK_VALUES = 2 ** 27;
+import { describe, invalidArgument, shapeMismatch, shapeString, numberArg } from './errors.js';
+import { type Labels, type TensorData, type TensorLike } from './model.js';
+import { init } from './wasm.js';
+import type { Task } from '../pkg/gradlab.js';
 
 export interface AddingProblemOptions {
   /** T, the number of time steps (≥ 2). */
@@ -55,33 +49,13 @@ export interface ClassificationTask {
   y: Labels;
 }
 
-function positiveInteger(op: string, arg: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value >= 2 ** 31) {
-    invalidArgument(op, arg, `an integer ≥ ${min}`, describe(value));
+/** The arrays of `task`, moved out of WASM memory; the task is freed. */
+function taken<T>(task: Task, take: (task: Task) => T): T {
+  try {
+    return take(task);
+  } finally {
+    task.free();
   }
-  return value;
-}
-
-
-function inputSize(op: string, count: number, length: number, features: number): number {
-  const size = count * length * features;
-  if (size > MAX_TASK_VALUES) {
-    throw new GradlabError({
-      code: 'TooLarge',
-      op,
-      arg: 'count',
-      expected: `at most ${MAX_TASK_VALUES} input values`,
-      actual: `${size} ([${count}, ${length}, ${features}])`,
-      message: `${op}: ${count} sequences of ${length} × ${features} values exceed the limit of ${MAX_TASK_VALUES}`,
-    });
-  }
-  return size;
-}
-
-/** Runs `call` with fresh output buffers for x (`xLen` f32) and y (`count` 32-bit values); returns copies. */
-function generate(core: Core, xLen: number, count: number, call: (xPtr: number, yPtr: number) => number): { x: Float32Array; y: Float32Array } {
-  const { result: y, values: x } = core.withOut(xLen, (xPtr) => core.withOut(count, (yPtr) => core.check(call(xPtr, yPtr))).values);
-  return { x, y };
 }
 
 /**
@@ -94,14 +68,12 @@ function generate(core: Core, xLen: number, count: number, call: (xPtr: number, 
 export async function addingProblem(options: AddingProblemOptions): Promise<RegressionTask> {
   const op = 'addingProblem';
   if (typeof options !== 'object' || options === null) invalidArgument(op, 'options', '{ length, count, seed? }', describe(options));
-  const length = positiveInteger(op, 'length', options.length, 2);
-  const count = positiveInteger(op, 'count', options.count, 1);
-  const [low, high] = seedParts(op, options.seed ?? 0);
-  const xLen = inputSize(op, count, length, 2);
+  const length = numberArg(op, 'length', options.length);
+  const count = numberArg(op, 'count', options.count);
+  const seed = numberArg(op, 'seed', options.seed ?? 0);
   const core = await init();
-  const fns = core.fns<TaskExports>();
-  const { x, y } = generate(core, xLen, count, (xPtr, yPtr) => fns.gl_task_adding(length, count, low, high, xPtr, xLen, yPtr, count));
-  return { x: { shape: [count, length, 2], data: x }, y: { shape: [count, 1], data: y } };
+  const task = core.call((b) => b.addingProblem(length, count, seed));
+  return taken(task, (t) => ({ x: { shape: [count, length, 2], data: t.takeX() }, y: { shape: [count, 1], data: t.takeY() } }));
 }
 
 /**
@@ -112,15 +84,13 @@ export async function addingProblem(options: AddingProblemOptions): Promise<Regr
 export async function firstSymbolTask(options: FirstSymbolOptions): Promise<ClassificationTask> {
   const op = 'firstSymbolTask';
   if (typeof options !== 'object' || options === null) invalidArgument(op, 'options', '{ length, count, classes?, seed? }', describe(options));
-  const length = positiveInteger(op, 'length', options.length, 1);
-  const count = positiveInteger(op, 'count', options.count, 1);
-  const classes = positiveInteger(op, 'classes', options.classes ?? 4, 2);
-  const [low, high] = seedParts(op, options.seed ?? 0);
-  const xLen = inputSize(op, count, length, classes);
+  const length = numberArg(op, 'length', options.length);
+  const count = numberArg(op, 'count', options.count);
+  const classes = numberArg(op, 'classes', options.classes ?? 4);
+  const seed = numberArg(op, 'seed', options.seed ?? 0);
   const core = await init();
-  const fns = core.fns<TaskExports>();
-  const { x, y } = generate(core, xLen, count, (xPtr, yPtr) => fns.gl_task_first_symbol(length, count, classes, low, high, xPtr, xLen, yPtr, count));
-  return { x: { shape: [count, length, classes], data: x }, y: { shape: [count], data: new Int32Array(y.buffer, y.byteOffset, count) } };
+  const task = core.call((b) => b.firstSymbolTask(length, count, classes, seed));
+  return taken(task, (t) => ({ x: { shape: [count, length, classes], data: t.takeX() }, y: { shape: [count], data: t.takeLabels() } }));
 }
 
 /**

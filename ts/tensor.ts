@@ -1,113 +1,42 @@
 /**
- * Eager tensors with reverse-mode autodiff. A {@link Tensor} is a handle to an f32 tensor in
- * WASM memory; ops (in `ops.ts`) record what `backward()` needs on the instance's tape.
+ * Eager tensors with reverse-mode autodiff. A {@link Tensor} owns a `TensorCore`, an f32
+ * tensor in WASM memory on the instance's tape (crates/wasm/src/tensors.rs); ops (in
+ * `ops.ts`) record there what `backward()` needs.
  *
  * Ownership: whoever creates a tensor disposes it — with {@link Tensor.dispose}, or by creating
  * it inside {@link scope}, which disposes everything made inside it except what it returns.
- * A `FinalizationRegistry` frees tensors that are garbage-collected undisposed, but only as a
- * safety net: collection may come late or never. {@link numTensors} counts live tensors so
- * tests can prove there are no leaks.
+ * The glue's `FinalizationRegistry` frees tensors that are garbage-collected undisposed, but
+ * only as a safety net: collection may come late or never. {@link numTensors} counts live
+ * tensors so tests can prove there are no leaks.
  *
  * Everything here is synchronous after `await init()`.
  */
+import type { TensorCore } from '../pkg/gradlab.js';
 import { GradlabError, describe, invalidArgument } from './errors.js';
-import { core, type Core } from './wasm.js';
+import { core, type Bindings, type Core } from './wasm.js';
 
-/** The tensor exports of gradlab.wasm (see crates/wasm/src/tensor_abi.rs). */
-export interface TensorExports {
-  gl_tensor_from(dataPtr: number, len: number, shapePtr: number, rank: number, requiresGrad: number, out: number): number;
-  gl_tensor_shape(tensor: number, outDims: number, capacity: number, outRank: number): number;
-  gl_tensor_len(tensor: number, outLen: number): number;
-  gl_tensor_requires_grad(tensor: number, out: number): number;
-  gl_tensor_read(tensor: number, outData: number, len: number): number;
-  gl_tensor_write(tensor: number, dataPtr: number, len: number): number;
-  gl_tensor_free(tensor: number): number;
-  gl_tensor_count(): number;
-  gl_tape_node_count(): number;
-  gl_backward(loss: number): number;
-  gl_tensor_grad(tensor: number, out: number): number;
-  gl_tensor_zero_grad(tensor: number): number;
-  gl_op_binary(kind: number, a: number, b: number, out: number): number;
-  gl_op_unary(kind: number, alpha: number, x: number, out: number): number;
-  gl_op_matmul(a: number, b: number, transposeA: number, transposeB: number, out: number): number;
-  gl_op_reduce(kind: number, x: number, hasAxis: number, axis: number, keepdim: number, out: number): number;
-  gl_op_loss(kind: number, prediction: number, target: number, out: number): number;
-  gl_op_softmax_cross_entropy(logits: number, labelsPtr: number, labelsLen: number, out: number): number;
-  gl_op_recurrent(cell: number, x: number, weightIh: number, weightHh: number, biasIh: number, biasHh: number, h0: number, c0: number, out: number): number;
-}
-
-/** The most dimensions a tensor may have (the core's `MAX_RANK`). */
-export const MAX_RANK = 8;
-
-/** Slots of the per-instance scratch buffer (u32 each). */
-const SLOT_OUT = 0;
-const SLOT_RANK = 1;
-const SLOT_DIMS = 2;
-const SCRATCH_SLOTS = SLOT_DIMS + MAX_RANK;
-
-/** The loaded instance with its tensor exports and a scratch buffer for out-parameters. */
-interface Runtime {
-  core: Core;
-  fns: TensorExports & Core['exports'];
-  /** Address of SCRATCH_SLOTS u32 slots, allocated once: memory growth never moves it. */
-  scratch: number;
-}
-
-const runtimes = new WeakMap<Core, Runtime>();
-
-/** @internal The runtime of the loaded instance. */
-export function runtime(): Runtime {
+/**
+ * @internal Runs `body`, a call into the bindings that makes a tensor, and returns it as a
+ * {@link Tensor} tracked by the current scope.
+ */
+export function made(body: (bindings: Bindings) => TensorCore): Tensor {
   const loaded = core();
-  let found = runtimes.get(loaded);
-  if (!found) {
-    found = { core: loaded, fns: loaded.fns<TensorExports>(), scratch: loaded.alloc(SCRATCH_SLOTS * 4) };
-    runtimes.set(loaded, found);
-  }
-  return found;
+  return adopt(loaded, loaded.call(body));
 }
 
-/** Slot `index` of the scratch buffer, read through a fresh view. */
-function scratchSlot(rt: Runtime, index: number): number {
-  return new Uint32Array(rt.core.exports.memory.buffer, rt.scratch, SCRATCH_SLOTS)[index];
+/** @internal Like {@link made} for a call that makes several tensors. */
+export function madeMany(body: (bindings: Bindings) => TensorCore[]): Tensor[] {
+  const loaded = core();
+  return loaded.call(body).map((inner) => adopt(loaded, inner));
 }
 
-/**
- * @internal Runs an export that creates a tensor and writes its handle to `out`; returns the
- * new tensor (tracked by the current scope), or throws the instance's typed error.
- */
-export function tensorFromCall(call: (fns: TensorExports, out: number) => number): Tensor {
-  const rt = runtime();
-  rt.core.check(call(rt.fns, rt.scratch + SLOT_OUT * 4));
-  return adopt(rt, scratchSlot(rt, SLOT_OUT));
-}
-
-/**
- * @internal Like {@link tensorFromCall} for an export that writes `count` handles (at most 8)
- * to `out`; returns their tensors in order, `null` where it wrote 0.
- */
-export function tensorsFromCall(count: number, call: (fns: TensorExports, out: number) => number): (Tensor | null)[] {
-  const rt = runtime();
-  rt.core.check(call(rt.fns, rt.scratch + SLOT_OUT * 4));
-  // Read every handle before adopt() reuses the slots after the first for shapes.
-  const handles = Array.from({ length: count }, (_, index) => scratchSlot(rt, SLOT_OUT + index));
-  return handles.map((handle) => (handle === 0 ? null : adopt(rt, handle)));
-}
-
-/** A {@link Tensor} for a handle the instance just created, tracked by the current scope. */
-function adopt(rt: Runtime, handle: number): Tensor {
-  rt.core.check(rt.fns.gl_tensor_shape(handle, rt.scratch + SLOT_DIMS * 4, MAX_RANK, rt.scratch + SLOT_RANK * 4));
-  const rank = scratchSlot(rt, SLOT_RANK);
-  const shape = Object.freeze(Array.from({ length: rank }, (_, d) => scratchSlot(rt, SLOT_DIMS + d)));
-  const tensor = new Tensor(rt, handle, shape, TOKEN);
-  registry.register(tensor, { rt, handle }, tensor);
+/** A {@link Tensor} for a `TensorCore` the instance just made, tracked by the current scope. */
+function adopt(loaded: Core, inner: TensorCore): Tensor {
+  const shape = Object.freeze(Array.from(loaded.call(() => inner.shape())));
+  const tensor = new Tensor(loaded, inner, shape, TOKEN);
   scopes[scopes.length - 1]?.add(tensor);
   return tensor;
 }
-
-/** Frees tensors that were garbage-collected without `dispose()`: a safety net only. */
-const registry = new FinalizationRegistry<{ rt: Runtime; handle: number }>(({ rt, handle }) => {
-  rt.fns.gl_tensor_free(handle);
-});
 
 /** Guards the constructor: tensors come from {@link tensor} and the ops. */
 const TOKEN = Symbol('gradlab.tensor');
@@ -119,16 +48,16 @@ let gradGeneration = 0;
 export class Tensor {
   /** Dimensions, row-major; `[]` for a scalar. */
   readonly shape: readonly number[];
-  readonly #rt: Runtime;
-  #handle: number;
+  readonly #core: Core;
+  #inner: TensorCore | undefined;
   #requiresGrad: boolean | undefined;
   #grad: { tensor: Tensor | null; generation: number } | undefined;
 
   /** @internal Use {@link tensor} or an op. */
-  constructor(rt: Runtime, handle: number, shape: readonly number[], token: symbol) {
+  constructor(loaded: Core, inner: TensorCore, shape: readonly number[], token: symbol) {
     if (token !== TOKEN) throw new TypeError('gradlab: create tensors with tensor() or an op');
-    this.#rt = rt;
-    this.#handle = handle;
+    this.#core = loaded;
+    this.#inner = inner;
     this.shape = shape;
   }
 
@@ -142,33 +71,30 @@ export class Tensor {
   }
 
   get isDisposed(): boolean {
-    return this.#handle === 0;
+    return this.#inner === undefined;
   }
 
-  /** @internal The instance's id of this tensor; throws `Disposed` if it was disposed. */
-  handle(op: string, arg = 'tensor'): number {
-    if (this.#handle === 0) {
+  /** @internal The instance's object for this tensor; throws `Disposed` if it was disposed. */
+  binding(op: string, arg = 'tensor'): TensorCore {
+    if (this.#inner === undefined) {
       throw new GradlabError({ code: 'Disposed', op, arg, message: `${op}: '${arg}' is a disposed tensor` });
     }
-    return this.#handle;
+    return this.#inner;
   }
 
   /** Whether `backward()` computes a gradient for this tensor (set on leaves, inherited by op outputs). */
   get requiresGrad(): boolean {
     if (this.#requiresGrad === undefined) {
-      const rt = this.#rt;
-      rt.core.check(rt.fns.gl_tensor_requires_grad(this.handle('requiresGrad'), rt.scratch + SLOT_OUT * 4));
-      this.#requiresGrad = scratchSlot(rt, SLOT_OUT) === 1;
+      const inner = this.binding('requiresGrad');
+      this.#requiresGrad = this.#core.call(() => inner.requiresGrad());
     }
     return this.#requiresGrad;
   }
 
   /** A copy of the values, row-major. */
   data(): Float32Array {
-    const handle = this.handle('data');
-    const size = this.size;
-    const { values } = this.#rt.core.withOut(size, (ptr) => this.#rt.core.check(this.#rt.fns.gl_tensor_read(handle, ptr, size)));
-    return values;
+    const inner = this.binding('data');
+    return this.#core.call(() => inner.data());
   }
 
   /** The value of a one-element tensor. */
@@ -182,9 +108,9 @@ export class Tensor {
    * Ops recorded earlier keep the old values for their backward pass.
    */
   assign(values: ArrayLike<number>): void {
-    const handle = this.handle('assign');
-    const rt = this.#rt;
-    rt.core.withStaged(values, (ptr, len) => rt.core.check(rt.fns.gl_tensor_write(handle, ptr, len)));
+    const inner = this.binding('assign');
+    const data = this.#core.f32Arg('assign', 'values', values);
+    this.#core.call(() => inner.assign(data));
   }
 
   /**
@@ -192,8 +118,8 @@ export class Tensor {
    * This tensor must hold one element (a loss). Calling it again accumulates again.
    */
   backward(): void {
-    const rt = this.#rt;
-    rt.core.check(rt.fns.gl_backward(this.handle('backward', 'loss')));
+    const inner = this.binding('backward', 'loss');
+    this.#core.call(() => inner.backward());
     gradGeneration += 1;
   }
 
@@ -203,33 +129,31 @@ export class Tensor {
    * `backward()` or `zeroGrad()` and disposed with this tensor; scopes do not track it.
    */
   get grad(): Tensor | null {
-    const handle = this.handle('grad');
+    const inner = this.binding('grad');
     const cached = this.#grad;
     if (cached && cached.generation === gradGeneration && !cached.tensor?.isDisposed) return cached.tensor;
     cached?.tensor?.dispose();
-    const rt = this.#rt;
-    rt.core.check(rt.fns.gl_tensor_grad(handle, rt.scratch + SLOT_OUT * 4));
-    const gradHandle = scratchSlot(rt, SLOT_OUT);
-    const tensor = gradHandle === 0 ? null : untracked(() => adopt(rt, gradHandle));
+    const gradient = this.#core.call(() => inner.grad());
+    const tensor = gradient === undefined ? null : untracked(() => adopt(this.#core, gradient));
     this.#grad = { tensor, generation: gradGeneration };
     return tensor;
   }
 
   /** Forgets the accumulated gradient. */
   zeroGrad(): void {
-    const rt = this.#rt;
-    rt.core.check(rt.fns.gl_tensor_zero_grad(this.handle('zeroGrad')));
+    const inner = this.binding('zeroGrad');
+    this.#core.call(() => inner.zeroGrad());
     gradGeneration += 1;
   }
 
   /** Frees the tensor (and its cached gradient). Safe to call more than once. */
   dispose(): void {
-    if (this.#handle === 0) return;
+    const inner = this.#inner;
+    if (inner === undefined) return;
     this.#grad?.tensor?.dispose();
     this.#grad = undefined;
-    registry.unregister(this);
-    this.#rt.core.check(this.#rt.fns.gl_tensor_free(this.#handle));
-    this.#handle = 0;
+    this.#inner = undefined;
+    this.#core.call(() => inner.free());
   }
 
   toString(): string {
@@ -255,23 +179,14 @@ export function tensor(values: TensorValues, shape?: readonly number[], options:
   const op = 'tensor';
   const flat = flatten(values);
   const dims = shape ?? flat.shape;
-  if (!Array.isArray(dims) || dims.length > MAX_RANK) {
-    invalidArgument(op, 'shape', `an array of at most ${MAX_RANK} dimensions`, describe(dims));
-  }
-  // The ABI reads dimensions as i32: anything else would be truncated silently.
-  for (const dim of dims) {
-    if (!Number.isInteger(dim) || dim < 0 || dim > 0x7fffffff) {
-      invalidArgument(op, 'shape', 'integer dimensions in [0, 2^31)', `[${dims.join(', ')}]`);
-    }
-  }
+  // Only the structure is checked here; the core checks the dimensions and the rank.
+  if (!Array.isArray(dims)) invalidArgument(op, 'shape', 'an array of dimensions', describe(dims));
   const requiresGrad = options.requiresGrad ?? false;
   if (typeof requiresGrad !== 'boolean') invalidArgument(op, 'requiresGrad', 'a boolean', describe(requiresGrad));
-  const rt = runtime();
-  return rt.core.withStaged(dims, (shapePtr, rank) =>
-    rt.core.withStaged(flat.data, (dataPtr, len) =>
-      tensorFromCall((fns, out) => fns.gl_tensor_from(dataPtr, len, shapePtr, rank, requiresGrad ? 1 : 0, out)),
-    ),
-  'i32');
+  const loaded = core();
+  const data = loaded.f32Arg(op, 'values', flat.data);
+  const dimensions = loaded.f64Arg(op, 'shape', dims);
+  return made((bindings) => new bindings.TensorCore(data, dimensions, requiresGrad));
 }
 
 /** `values` as flat data with the shape its nesting implies. */
@@ -362,5 +277,5 @@ export function keep<T extends Tensor>(tensor: T): T {
 
 /** The number of live tensors in the instance (tensors and gradients not yet disposed). */
 export function numTensors(): number {
-  return runtime().fns.gl_tensor_count();
+  return core().call((bindings) => bindings.numTensors());
 }

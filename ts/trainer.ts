@@ -566,14 +566,15 @@ function chooseExchange(report: Capabilities, wanted: CreateTrainerOptions['grad
  * instance. Rejects with the worker's `GradlabError` (e.g. `InvalidSpec`) when the spec is bad.
  */
 export async function createTrainer(spec: ModelSpec, options: CreateTrainerOptions = {}): Promise<Trainer> {
-  const validated = validateSpec(spec);
+  const core = await init(options.wasm);
+  const validated = validateSpec(spec, core);
   const count = options.workers ?? 1;
   if (!Number.isInteger(count) || count < 1 || count > 64) invalidArgument('createTrainer', 'workers', 'an integer in [1, 64]', describe(count));
   const report = chooseExchange(await capabilities(), options.gradientExchange);
   if (report.workers === null) {
     throw new GradlabError({ code: 'InvalidState', op: 'createTrainer', message: 'createTrainer: this runtime has no workers; use createModel to train in-thread' });
   }
-  const { module } = await init(options.wasm);
+  const { module } = core;
   let trainer: Trainer | undefined;
   let early: GradlabError | undefined;
   const onFailure = (error: GradlabError) => (trainer ? trainer.retire(error) : (early ??= error));

@@ -103,21 +103,21 @@ export function checkFitOptions(op: string, options: unknown): { epochs: number;
 }
 
 /**
- * A batch buffer for `y`: i32 class indices or f32 targets, as the model reads them. Class
- * indices given in another array type are checked once here, so gathering cannot truncate them.
+ * A batch buffer for `y`: f32 targets, or class indices as doubles, which hold any label
+ * exactly (an Int32Array would wrap 2^32 + 1 to 1 before the core could refuse it).
  */
-function targetBuffer(op: string, model: Model, y: TensorLike, length: number): Float32Array | Int32Array {
+function targetBuffer(op: string, model: Model, y: TensorLike, length: number): Float32Array | Float64Array {
   if (!holdsClasses(model.spec, y)) return new Float32Array(length);
   if (!(y.data instanceof Int32Array)) {
     for (let i = 0; i < y.data.length; i++) {
       if (!Number.isInteger(y.data[i])) invalidArgument(op, 'data.y', 'integer class indices', `${describe(y.data[i])} at index ${i}`);
     }
   }
-  return new Int32Array(length);
+  return new Float64Array(length);
 }
 
 /** Copies the rows `order[start..end)` of `source` (rows of `rowLength`) into `target`. */
-export function gather(source: ArrayLike<number>, rowLength: number, order: ArrayLike<number>, start: number, end: number, target: Float32Array | Int32Array): void {
+export function gather(source: ArrayLike<number>, rowLength: number, order: ArrayLike<number>, start: number, end: number, target: Float32Array | Float64Array | Int32Array): void {
   for (let i = start; i < end; i++) {
     const from = order[i] * rowLength;
     const to = (i - start) * rowLength;

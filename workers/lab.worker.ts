@@ -1,5 +1,6 @@
 /**
- * Runs lab experiments in a Node worker thread: receives `{ name, seed, quick }`, posts
+ * Runs lab experiments in a Node worker thread: receives `{ name, seed, quick, module }`
+ * (the compiled gradlab module, instantiated here, not compiled again), posts
  * `progress` messages while it runs and one `result` (or `error`) message per experiment.
  */
 import { parentPort } from 'node:worker_threads';
@@ -7,7 +8,7 @@ import { experiments } from '../ts/lab/experiments/index.js';
 import type { ExperimentName } from '../ts/lab/experiment.js';
 import { init } from '../ts/wasm.js';
 
-export type LabRequest = { name: ExperimentName; seed: number; quick: boolean };
+export type LabRequest = { name: ExperimentName; seed: number; quick: boolean; module: WebAssembly.Module };
 export type LabMessage =
   | { type: 'progress'; name: ExperimentName; run: string; done: number; total: number }
   | { type: 'result'; name: ExperimentName; result: unknown }
@@ -16,12 +17,12 @@ export type LabMessage =
 const port = parentPort;
 if (!port) throw new Error('lab.worker must run as a worker thread');
 
-port.on('message', async ({ name, seed, quick }: LabRequest) => {
+port.on('message', async ({ name, seed, quick, module }: LabRequest) => {
   const post = (message: LabMessage) => port.postMessage(message);
   try {
     const experiment = experiments[name];
     if (!experiment) throw new Error(`experiment '${name}' is not available`);
-    const core = await init();
+    const core = await init(module);
     const result = await experiment.run({
       core,
       seed,

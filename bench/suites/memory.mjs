@@ -22,7 +22,7 @@ const WARM_UP = 200;
 export async function run(options) {
   const steps = options.quick ? 2_000 : 10_000;
   const gradlab = await loadGradlab();
-  const memory = (await gradlab.init()).exports.memory;
+  const memory = (await gradlab.init()).memory;
   const numTensors = typeof gradlab.numTensors === 'function' ? gradlab.numTensors : () => null;
   const rows = 1000;
   const pool = randomArray(rows * 784, 1, 1);

@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ExperimentName } from './experiment.js';
 import type { LabMessage, LabRequest } from '../../workers/lab.worker.js';
+import { init } from '../wasm.js';
 
 export interface PoolCallbacks {
   onProgress(name: ExperimentName, run: string, done: number, total: number): void;
@@ -11,6 +12,8 @@ export interface PoolCallbacks {
 /** Runs `names` on `size` workers; rejects with the first experiment's error. */
 export async function runInWorkers(names: ExperimentName[], options: { seed: number; quick: boolean; size: number }, callbacks: PoolCallbacks): Promise<void> {
   const queue = [...names];
+  // Compiled once here; each worker only instantiates it.
+  const { module } = await init();
   const url = new URL('../../workers/lab.worker.js', import.meta.url);
   const workers = Array.from({ length: Math.max(1, Math.min(options.size, names.length)) }, () => new Worker(url));
   try {
@@ -21,7 +24,7 @@ export async function runInWorkers(names: ExperimentName[], options: { seed: num
             const next = () => {
               const name = queue.shift();
               if (name === undefined) return resolve();
-              const request: LabRequest = { name, seed: options.seed, quick: options.quick };
+              const request: LabRequest = { name, seed: options.seed, quick: options.quick, module };
               worker.postMessage(request);
             };
             worker.on('message', (message: LabMessage) => {

@@ -1,5 +1,5 @@
 //! The one error type of the core. Every fallible path returns it up to the ABI, which turns
-//! it into a status code and a message JavaScript can read; nothing from outside may panic.
+//! it into a JavaScript error whose message is this error as JSON; nothing from outside may panic.
 
 use std::fmt;
 
@@ -22,9 +22,14 @@ pub enum Error {
     OutOfMemory { op: String, arg: String, requested: u64 },
     /// A call that is valid in general but not in the object's current state.
     InvalidState { op: String, message: String },
+    /// A model spec field (`path`, e.g. `layers[2].units`) that breaks the spec's rules.
+    InvalidSpec { path: String, expected: String, actual: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The public function that checks model specs, named in `InvalidSpec` errors.
+pub const SPEC_OP: &str = "createModel";
 
 impl Error {
     pub fn invalid(op: &str, arg: &str, expected: impl Into<String>, actual: impl Into<String>) -> Error {
@@ -48,18 +53,7 @@ impl Error {
             Error::NonFinite { .. } => "NonFinite",
             Error::TooLarge { .. } | Error::OutOfMemory { .. } => "TooLarge",
             Error::InvalidState { .. } => "InvalidState",
-        }
-    }
-
-    /// The status code an ABI call returns for this error (0 means success).
-    pub fn status(&self) -> i32 {
-        match self {
-            Error::InvalidArgument { .. } => 1,
-            Error::ShapeMismatch { .. } => 2,
-            Error::InvalidHandle { .. } => 3,
-            Error::NonFinite { .. } => 4,
-            Error::TooLarge { .. } | Error::OutOfMemory { .. } => 5,
-            Error::InvalidState { .. } => 6,
+            Error::InvalidSpec { .. } => "InvalidSpec",
         }
     }
 
@@ -72,6 +66,7 @@ impl Error {
             | Error::TooLarge { op, .. }
             | Error::OutOfMemory { op, .. }
             | Error::InvalidState { op, .. } => op,
+            Error::InvalidSpec { .. } => SPEC_OP,
         }
     }
 
@@ -79,7 +74,7 @@ impl Error {
     pub fn to_json(&self) -> String {
         let mut fields: Vec<(&str, String)> = vec![("code", self.code().into()), ("op", self.op().into())];
         match self {
-            Error::InvalidArgument { arg, expected, actual, .. } | Error::ShapeMismatch { arg, expected, actual, .. } => {
+            Error::InvalidArgument { arg, expected, actual, .. } | Error::ShapeMismatch { arg, expected, actual, .. } | Error::InvalidSpec { path: arg, expected, actual } => {
                 fields.push(("arg", arg.clone()));
                 fields.push(("expected", expected.clone()));
                 fields.push(("actual", actual.clone()));
@@ -131,6 +126,7 @@ impl fmt::Display for Error {
                 op, arg, requested
             ),
             Error::InvalidState { op, message } => write!(f, "{}: {}", op, message),
+            Error::InvalidSpec { path, expected, actual } => write!(f, "{}: spec.{} must be {}, got {}", SPEC_OP, path, expected, actual),
         }
     }
 }
@@ -139,6 +135,39 @@ impl fmt::Display for Error {
 pub fn shape_str(shape: &[usize]) -> String {
     let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     format!("[{}]", parts.join(", "))
+}
+
+/// `v` as JavaScript's `String(v)` writes it (`1000000`, `1e-7`, `1e+21`, `NaN`), so that
+/// messages read the same whichever side wrote them.
+pub fn js_number(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    // `{:e}` gives the shortest round-trip digits: "1.5e-7", "1e21".
+    let scientific = format!("{:e}", v);
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-6..21).contains(&exponent) {
+        let negative = mantissa.starts_with('-');
+        let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+        let point = exponent + 1;
+        let body = if point <= 0 {
+            format!("0.{}{}", "0".repeat((-point) as usize), digits)
+        } else if point as usize >= digits.len() {
+            format!("{}{}", digits, "0".repeat(point as usize - digits.len()))
+        } else {
+            format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+        };
+        format!("{}{}", if negative { "-" } else { "" }, body)
+    } else {
+        format!("{}e{}{}", mantissa, if exponent > 0 { "+" } else { "" }, exponent)
+    }
 }
 
 /// A JSON string literal for `s`.
@@ -174,10 +203,18 @@ mod tests {
     }
 
     #[test]
+    fn numbers_read_as_javascript_writes_them() {
+        let cases = [(1e6, "1000000"), (0.1, "0.1"), (1e-7, "1e-7"), (1.5e-6, "0.0000015"), (1e21, "1e+21"), (5e-324, "5e-324"), (-2.5, "-2.5"), (2147483648.0, "2147483648"), (f64::INFINITY, "Infinity")];
+        for (value, text) in cases {
+            assert_eq!(js_number(value), text);
+        }
+    }
+
+    #[test]
     fn out_of_memory_is_too_large_for_javascript_and_says_why() {
         let limit = Error::TooLarge { op: "tensor".into(), arg: "shape".into(), requested: 1 << 29, limit: 1 << 28 };
         let memory = Error::OutOfMemory { op: "tensor".into(), arg: "shape".into(), requested: 1 << 28 };
-        assert_eq!((memory.code(), memory.status()), (limit.code(), limit.status()));
+        assert_eq!(memory.code(), limit.code());
         assert!(limit.to_string().contains("more than the limit of 268435456"), "{}", limit);
         assert!(memory.to_string().contains("268435456 more values, but the instance is out of memory"), "{}", memory);
         assert!(!memory.to_string().contains("limit"), "{}", memory);

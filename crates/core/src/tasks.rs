@@ -17,22 +17,27 @@ pub const MAX_TASK_VALUES: usize = 1 << 27;
 /// The most symbol classes of [`first_symbol`].
 pub const MAX_CLASSES: usize = 1 << 16;
 
-/// Checks that `count` sequences of `length` steps of `features` fit in `inputs_len` values
-/// exactly and within [`MAX_TASK_VALUES`].
-fn check_sizes(op: &str, length: usize, features: usize, count: usize, inputs_len: usize) -> Result<()> {
+/// How many input values `count` sequences of `length` steps of `features` values take:
+/// at least one sequence, and at most [`MAX_TASK_VALUES`] values.
+pub fn input_len(op: &str, length: usize, features: usize, count: usize) -> Result<usize> {
     if count == 0 {
         return Err(Error::invalid(op, "count", "an integer ≥ 1", "0"));
     }
     let needed = count.checked_mul(length).and_then(|v| v.checked_mul(features));
     match needed {
-        Some(values) if values <= MAX_TASK_VALUES => {
-            if values == inputs_len {
-                Ok(())
-            } else {
-                Err(Error::shape(op, "x", format!("{} values ([{}, {}, {}])", values, count, length, features), format!("{} values", inputs_len)))
-            }
-        }
+        Some(values) if values <= MAX_TASK_VALUES => Ok(values),
         _ => Err(Error::TooLarge { op: op.into(), arg: "count".into(), requested: (count as u64).saturating_mul(length as u64).saturating_mul(features as u64), limit: MAX_TASK_VALUES as u64 }),
+    }
+}
+
+/// Checks that `count` sequences of `length` steps of `features` fill `inputs_len` values
+/// exactly (see [`input_len`]).
+fn check_sizes(op: &str, length: usize, features: usize, count: usize, inputs_len: usize) -> Result<()> {
+    let values = input_len(op, length, features, count)?;
+    if values == inputs_len {
+        Ok(())
+    } else {
+        Err(Error::shape(op, "x", format!("{} values ([{}, {}, {}])", values, count, length, features), format!("{} values", inputs_len)))
     }
 }
 

@@ -200,10 +200,10 @@ fn a_training_batch_with_one_value_per_feature_is_a_typed_error() {
 
 #[test]
 fn bad_options_name_the_spec_field() {
-    for (momentum, eps, field) in [(1.5, 1e-5, "momentum"), (-0.1, 1e-5, "momentum"), (f32::NAN, 1e-5, "momentum"), (0.1, 0.0, "eps"), (0.1, -1.0, "eps"), (0.1, f32::INFINITY, "eps")] {
-        let layers = vec![dense(3, Activation::Identity), LayerConfig::BatchNorm { name: None, momentum, eps }];
-        let err = Model::new(config(vec![2], layers, Loss::Mse), 0).err().expect("rejected");
-        assert_eq!(err.code(), "InvalidArgument");
+    for (options, field) in [(r#""momentum":1.5"#, "momentum"), (r#""momentum":-0.1"#, "momentum"), (r#""momentum":"NaN""#, "momentum"), (r#""eps":0"#, "eps"), (r#""eps":-1"#, "eps"), (r#""eps":1e-50"#, "eps")] {
+        let text = format!(r#"{{"input":[2],"layers":[{{"type":"dense","units":3}},{{"type":"batchnorm",{}}}],"loss":"mse"}}"#, options);
+        let err = gradlab_core::nn::spec::parse(&text).err().expect("rejected");
+        assert_eq!(err.code(), "InvalidSpec");
         assert!(err.to_string().contains(&format!("layers[1].{}", field)), "{}", err);
     }
 }

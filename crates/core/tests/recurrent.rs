@@ -232,13 +232,13 @@ fn bad_specs_and_inputs_are_typed_errors() {
     let build = |input: Vec<usize>, layer: RecurrentOptions| Model::new(config(input, vec![recurrent(layer)], Clip::default()), 0).err().expect("an error");
     let err = build(vec![3], options(CellKind::Lstm, 4, false, None));
     assert_eq!((err.code(), err.to_string().contains("layers[0]")), ("ShapeMismatch", true), "{}", err);
-    let err = build(vec![5, 3], options(CellKind::Rnn, 0, false, None));
-    assert_eq!(err.code(), "InvalidArgument");
-    assert!(err.to_string().contains("layers[0].units"), "{}", err);
-    let err = build(vec![5, 3], RecurrentOptions { forget_bias: 1.0, ..options(CellKind::Rnn, 4, false, None) });
-    assert!(err.to_string().contains("forgetBias"), "{}", err);
-    let err = build(vec![5, 3], options(CellKind::Lstm, 4, false, Some(0)));
-    assert!(err.to_string().contains("bpttSteps"), "{}", err);
+    // The values of a layer's options are the spec's to check.
+    for (layer, field) in [(r#"{"type":"rnn","units":0}"#, "units"), (r#"{"type":"rnn","units":4,"forgetBias":1}"#, "forgetBias"), (r#"{"type":"lstm","units":4,"bpttSteps":0}"#, "bpttSteps")] {
+        let text = format!(r#"{{"input":[5,3],"layers":[{}],"loss":"mse"}}"#, layer);
+        let err = gradlab_core::nn::spec::parse(&text).err().expect("an error");
+        assert_eq!(err.code(), "InvalidSpec");
+        assert!(err.to_string().contains(&format!("layers[0].{}", field)), "{}", err);
+    }
     let err = build(vec![1 << 20, 3], options(CellKind::Lstm, 64, false, None));
     assert_eq!(err.code(), "TooLarge");
     // A recurrent layer after one that flattened the sequence.

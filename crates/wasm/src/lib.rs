@@ -1,26 +1,19 @@
-//! The C ABI of gradlab: `#[no_mangle] extern "C"` functions that validate their arguments,
-//! translate them into calls on `gradlab-core`, and return a status code (0 = success; the
-//! codes are `Error::status`). The message of the last error is read with
-//! `gl_last_error_ptr`/`gl_last_error_len` as a JSON object. Objects live behind integer
-//! handles (0 means none); whoever creates a handle frees it.
+//! The JavaScript boundary of gradlab, built by wasm-bindgen: exported structs and functions
+//! that check what JavaScript passes, translate it into calls on `gradlab-core`, and throw
+//! the core's errors as JavaScript errors whose message is the error as JSON (the TypeScript
+//! façade turns them into `GradlabError`s). One module per concern; none holds numerics.
 //!
 //! Nothing that JavaScript passes may reach a panic: a panic aborts the instance.
 
 mod args;
-mod handles;
-mod memory;
-mod status;
-pub mod kernel_abi;
-pub mod model_abi;
-pub mod pretrain_abi;
-pub mod tasks_abi;
-pub mod tensor_abi;
+pub mod batch;
+pub mod exchange;
+pub mod kernels;
+pub mod memory;
+pub mod model;
+pub mod pretrain;
+pub mod spec;
+pub mod tasks;
+pub mod tensors;
 
-pub use handles::Handles;
-pub use memory::{read_f32, read_i32, read_str, write_f32, write_u32};
-pub use status::run;
-
-/// The 64-bit seed that JavaScript passes as two u32 words (it has no 64-bit integers).
-pub fn join_seed(low: u32, high: u32) -> u64 {
-    (high as u64) << 32 | low as u64
-}
+pub use args::{thrown, JsResult};

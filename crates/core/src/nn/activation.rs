@@ -21,6 +21,22 @@ pub enum Activation {
     Softmax,
 }
 
+impl Activation {
+    /// The elementwise kernel that computes this activation: `None` for softmax (which works
+    /// on rows) and PReLU (whose slope is a learned parameter, see [`ActivationFn`]).
+    pub fn kernel(self) -> Option<Kind> {
+        match self {
+            Activation::Identity => Some(Kind::Identity),
+            Activation::Sigmoid => Some(Kind::Sigmoid),
+            Activation::Tanh => Some(Kind::Tanh),
+            Activation::Relu => Some(Kind::Relu),
+            Activation::LeakyRelu(alpha) => Some(Kind::LeakyRelu(alpha)),
+            Activation::Elu(alpha) => Some(Kind::Elu(alpha)),
+            Activation::Prelu(_) | Activation::Softmax => None,
+        }
+    }
+}
+
 /// An activation applied inside a layer. Owns PReLU's slope parameter `<layer>.alpha`.
 pub struct ActivationFn {
     activation: Activation,
@@ -51,14 +67,8 @@ impl ActivationFn {
 
     fn elementwise_kind(&self) -> Option<Kind> {
         match self.activation {
-            Activation::Identity => Some(Kind::Identity),
-            Activation::Sigmoid => Some(Kind::Sigmoid),
-            Activation::Tanh => Some(Kind::Tanh),
-            Activation::Relu => Some(Kind::Relu),
-            Activation::LeakyRelu(alpha) => Some(Kind::LeakyRelu(alpha)),
             Activation::Prelu(_) => self.slope.as_ref().map(|p| Kind::LeakyRelu(p.value[0])),
-            Activation::Elu(alpha) => Some(Kind::Elu(alpha)),
-            Activation::Softmax => None,
+            other => other.kernel(),
         }
     }
 

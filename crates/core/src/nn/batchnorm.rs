@@ -44,17 +44,6 @@ pub struct BatchNorm {
 }
 
 impl BatchNorm {
-    /// Checks the hyper-parameters; `prefix` goes before the argument names (a spec path).
-    pub fn check_options(op: &str, prefix: &str, momentum: f32, eps: f32) -> Result<()> {
-        if !(momentum.is_finite() && (0.0..=1.0).contains(&momentum)) {
-            return Err(Error::invalid(op, &format!("{}momentum", prefix), "a number in [0, 1]", momentum.to_string()));
-        }
-        if !(eps.is_finite() && eps > 0.0) {
-            return Err(Error::invalid(op, &format!("{}eps", prefix), "a finite number > 0", eps.to_string()));
-        }
-        Ok(())
-    }
-
     /// The values a BatchNorm over `features` holds from the start: γ, β, the two running
     /// statistics and five per-feature scratch vectors.
     pub fn state_count(features: usize) -> Count {

@@ -1,6 +1,7 @@
-//! Builds layers from their configuration (the Rust mirror of the JSON model spec), naming
-//! them as PyTorch would: a layer's own `name`, or its index path (`0`, `3.1`), and bounding
-//! every size on the way (see [`super::limits`]).
+//! Builds layers from their configuration (what `spec` parsed out of the JSON model spec,
+//! which holds every rule on the values), naming them as PyTorch would: a layer's own
+//! `name`, or its index path (`0`, `3.1`). Only what depends on the shapes flowing between
+//! layers is checked here, and every size is bounded on the way (see [`super::limits`]).
 
 use super::activation::{Activation, ActivationFn};
 use super::activation_layer::ActivationLayer;
@@ -8,8 +9,8 @@ use super::batchnorm::BatchNorm;
 use super::dense::Dense;
 use super::init::Init;
 use super::layer::{example_count, Layer};
-use super::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN, MAX_PARAMETERS, MAX_UNITS};
-use super::recurrent::{CellKind, Recurrent, RecurrentOptions};
+use super::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN, MAX_PARAMETERS};
+use super::recurrent::{Recurrent, RecurrentOptions};
 use super::residual::Residual;
 use super::sequential::Sequential;
 use crate::error::{shape_str, Error, Result};
@@ -38,18 +39,6 @@ impl LayerConfig {
 }
 
 const OP: &str = "createModel";
-
-fn check_activation(path: &str, activation: Activation) -> Result<()> {
-    let alpha = match activation {
-        Activation::LeakyRelu(a) | Activation::Prelu(a) | Activation::Elu(a) => a,
-        _ => return Ok(()),
-    };
-    if alpha.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::invalid(OP, &format!("{}.activation.alpha", path), "a finite number", alpha.to_string()))
-    }
-}
 
 /// Builds the layers of one model from their configurations, drawing initial weights from
 /// `rng` and counting the state values so far, so a layer that would take the model past
@@ -98,25 +87,14 @@ impl<'a> Builder<'a> {
         let features = *dims.last().unwrap_or(&1);
         match config {
             LayerConfig::Dense { units, activation, init, bias, .. } => {
-                if *units == 0 || *units > MAX_UNITS {
-                    return Err(Error::invalid(OP, &format!("{}.units", path), format!("an integer in [1, {}]", MAX_UNITS), units.to_string()));
-                }
-                check_activation(path, *activation)?;
-                if let Init::NormalStd(std) = init {
-                    if !(std.is_finite() && *std >= 0.0) {
-                        return Err(Error::invalid(OP, &format!("{}.init.std", path), "a finite number ≥ 0", std.to_string()));
-                    }
-                }
                 self.reserve(path, Dense::parameter_count(features, *units, *bias, *activation))?;
                 Ok(Box::new(Dense::new(name, dims, *units, *activation, *init, *bias, self.rng)?))
             }
             LayerConfig::Activation { activation, .. } => {
-                check_activation(path, *activation)?;
                 self.reserve(path, ActivationFn::parameter_count(*activation))?;
                 Ok(Box::new(ActivationLayer::new(name, dims, *activation)?))
             }
             LayerConfig::BatchNorm { momentum, eps, .. } => {
-                BatchNorm::check_options(OP, &format!("{}.", path), *momentum, *eps)?;
                 self.reserve(path, BatchNorm::state_count(features))?;
                 Ok(Box::new(BatchNorm::new(name, dims, *momentum, *eps)?))
             }
@@ -145,76 +123,6 @@ fn check_recurrent(path: &str, dims: &[usize], options: &RecurrentOptions) -> Re
     if dims.len() != 2 {
         return Err(Error::shape(OP, path, "a sequence input [time, features] (an rnn or lstm reads one row per time step)", shape_str(dims)));
     }
-    let units = options.units;
-    if units == 0 || units > MAX_UNITS {
-        return Err(Error::invalid(OP, &format!("{}.units", path), format!("an integer in [1, {}]", MAX_UNITS), units.to_string()));
-    }
-    let forget_bias = options.forget_bias;
-    if !forget_bias.is_finite() || (options.cell == CellKind::Rnn && forget_bias != 0.0) {
-        let expected = if options.cell == CellKind::Rnn { "0 (forgetBias is for lstm only)" } else { "a finite number" };
-        return Err(Error::invalid(OP, &format!("{}.forgetBias", path), expected, forget_bias.to_string()));
-    }
-    if options.bptt_steps == Some(0) {
-        return Err(Error::invalid(OP, &format!("{}.bpttSteps", path), "an integer ≥ 1 (omit it for full BPTT)", "0"));
-    }
-    options.cell.workspace_per_example(dims[0], units).at_most(OP, path, MAX_EXAMPLE_LEN)?;
+    options.cell.workspace_per_example(dims[0], options.units).at_most(OP, path, MAX_EXAMPLE_LEN)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dense(units: usize, activation: Activation, init: Init) -> LayerConfig {
-        LayerConfig::Dense { name: None, units, activation, init, bias: true }
-    }
-
-    fn recurrent(cell: CellKind, units: usize, forget_bias: f32) -> LayerConfig {
-        LayerConfig::Recurrent { name: None, options: RecurrentOptions { cell, units, return_sequences: false, forget_bias, bptt_steps: None } }
-    }
-
-    /// The code and argument of the error building `layer` on inputs of `dims` gives, or "ok".
-    fn outcome(layer: LayerConfig, dims: &[usize]) -> (String, String) {
-        match Builder::new(&mut Rng::new(0)).sequential(&[layer], dims, "", "layers") {
-            Ok(_) => ("ok".into(), String::new()),
-            Err(Error::InvalidArgument { arg, .. }) => ("InvalidArgument".into(), arg),
-            Err(Error::TooLarge { arg, .. }) => ("TooLarge".into(), arg),
-            Err(other) => (other.code().into(), String::new()),
-        }
-    }
-
-    fn is(code: &str, arg: &str) -> (String, String) {
-        (code.into(), arg.into())
-    }
-
-    #[test]
-    fn dense_sizes_slopes_and_initialisers_are_checked() {
-        let identity = Activation::Identity;
-        assert_eq!(outcome(dense(0, identity, Init::He), &[3]), is("InvalidArgument", "layers[0].units"));
-        assert_eq!(outcome(dense(MAX_UNITS + 1, identity, Init::He), &[3]), is("InvalidArgument", "layers[0].units"));
-        assert_eq!(outcome(dense(MAX_UNITS, identity, Init::Zeros), &[1]), is("ok", ""));
-        for alpha in [f32::NAN, f32::INFINITY] {
-            for activation in [Activation::LeakyRelu(alpha), Activation::Prelu(alpha), Activation::Elu(alpha)] {
-                assert_eq!(outcome(dense(2, activation, Init::He), &[3]), is("InvalidArgument", "layers[0].activation.alpha"), "{:?}", activation);
-                assert_eq!(outcome(LayerConfig::Activation { name: None, activation }, &[3]), is("InvalidArgument", "layers[0].activation.alpha"));
-            }
-        }
-        assert_eq!(outcome(dense(2, Activation::LeakyRelu(-3.0), Init::He), &[3]), is("ok", ""));
-        for std in [-1.0, f32::NAN, f32::INFINITY] {
-            assert_eq!(outcome(dense(2, identity, Init::NormalStd(std)), &[3]), is("InvalidArgument", "layers[0].init.std"), "std {}", std);
-        }
-        assert_eq!(outcome(dense(2, identity, Init::NormalStd(0.0)), &[3]), is("ok", ""));
-    }
-
-    #[test]
-    fn recurrent_sizes_and_forget_bias_are_checked() {
-        assert_eq!(outcome(recurrent(CellKind::Lstm, 0, 0.0), &[4, 2]), is("InvalidArgument", "layers[0].units"));
-        assert_eq!(outcome(recurrent(CellKind::Rnn, MAX_UNITS + 1, 0.0), &[4, 2]), is("InvalidArgument", "layers[0].units"));
-        // MAX_UNITS itself is a legal size, too large only for the parameter budget.
-        assert_eq!(outcome(recurrent(CellKind::Rnn, MAX_UNITS, 0.0), &[4, 2]), is("TooLarge", "layers[0]"));
-        assert_eq!(outcome(recurrent(CellKind::Lstm, 3, 1.0), &[4, 2]), is("ok", ""));
-        assert_eq!(outcome(recurrent(CellKind::Rnn, 3, 1.0), &[4, 2]), is("InvalidArgument", "layers[0].forgetBias"));
-        assert_eq!(outcome(recurrent(CellKind::Lstm, 3, f32::NAN), &[4, 2]), is("InvalidArgument", "layers[0].forgetBias"));
-        assert_eq!(outcome(recurrent(CellKind::Rnn, 3, 0.0), &[4]).0, "ShapeMismatch");
-    }
 }

@@ -18,6 +18,7 @@ pub mod regularization;
 pub mod residual;
 pub mod rnn_cell;
 pub mod sequential;
+pub mod spec;
 pub mod unroll;
 
 pub use activation::Activation;

@@ -429,6 +429,12 @@ impl Model {
     /// The first layer whose forward output is non-finite; else, walking back from the
     /// output, the first layer whose parameter gradients are (an exploding gradient's
     /// signature); else "loss".
+    /// The first layer, in forward order, whose output in the last forward pass holds a
+    /// non-finite value (finite inputs can overflow on the way).
+    pub fn non_finite_output_at(&self) -> Option<String> {
+        self.body.layers.iter().zip(self.body.layer_outputs()).find(|(_, output)| !vector::all_finite(output)).map(|(layer, _)| layer.name().to_string())
+    }
+
     fn first_non_finite(&mut self, loss: f64) -> String {
         for (layer, output) in self.body.layers.iter().zip(self.body.layer_outputs()) {
             if !vector::all_finite(output) {

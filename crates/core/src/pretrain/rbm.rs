@@ -139,7 +139,7 @@ impl Rbm {
     /// An RBM with W ~ N(0, 0.01²) and zero biases (Hinton's guide, §8); `seed` drives the
     /// initial weights, the shuffling of each epoch and every Gibbs sample.
     pub fn new(visible: usize, hidden: usize, seed: u64) -> Result<Rbm> {
-        let op = "rbm";
+        let op = "createRbm";
         if visible == 0 {
             return Err(Error::invalid(op, "visible", "a positive integer", "0"));
         }
@@ -232,9 +232,9 @@ impl Rbm {
     /// data (p clamped to [0.001, 0.999]): Hinton's guide, §8, so that the hidden units need
     /// not learn the pixel frequencies first.
     pub fn init_visible_bias(&mut self, data: &[f32], rows: usize) -> Result<()> {
-        self.check_data("initVisibleBias", data, rows)?;
+        self.check_data("rbm.initVisibleBias", data, rows)?;
         if rows == 0 {
-            return Err(Error::invalid("initVisibleBias", "x", "at least one row", "0 rows"));
+            return Err(Error::invalid("rbm.initVisibleBias", "x", "at least one row", "0 rows"));
         }
         let mut on = vec![0.0f32; self.visible];
         vector::accumulate_column_sums(data, &mut on);
