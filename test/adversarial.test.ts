@@ -535,6 +535,20 @@ describe('adversarial: what the JS↔WASM boundary rewrite fixed', () => {
     );
   });
 
+  // Item 7, evaluate: the same overflow is flagged as a training step flags it, so a diverged
+  // run can still be measured (the lab's exploding-gradient experiments evaluate such runs).
+  it('evaluate flags an output that overflows instead of returning it silently (item 7)', async () => {
+    const model = await createModel({ input: [1], layers: [{ type: 'dense', units: 2, activation: 'relu', name: 'wide' }, { type: 'dense', units: 1 }], loss: 'mse' });
+    model.loadStateDict({ 'wide.weight': { shape: [2, 1], data: [1e20, 1e20] }, 'wide.bias': { shape: [2], data: [0, 0] }, '1.weight': { shape: [1, 2], data: [1e20, -1e20] }, '1.bias': { shape: [1], data: [0] } });
+    const x = { shape: [1, 1], data: new Float32Array([1e19]) };
+    const y = { shape: [1, 1], data: new Float32Array([0]) };
+    expect(model.evaluateBatch(x, y).nonFiniteAt).toBe('wide');
+    expect(model.evaluate({ x, y }).nonFiniteAt).toBe('wide');
+    const calm = { shape: [1, 1], data: new Float32Array([0]) };
+    expect(model.evaluateBatch(calm, y)).not.toHaveProperty('nonFiniteAt');
+    model.dispose();
+  });
+
   // Validate, then compute (found by this suite): plain-array data is converted to f32 while it
   // is staged in WASM memory (ts/model.ts, ts/wasm.ts) before any element is checked, so a
   // Symbol or a BigInt element throws a bare TypeError from predict, trainStep and gradients.

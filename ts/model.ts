@@ -192,12 +192,15 @@ export class Model {
 
   /**
    * The data loss on a batch in evaluation mode, and how many rows the arg-max classifies
-   * correctly (`null` where accuracy does not apply). Changes nothing in the model.
+   * correctly (`null` where accuracy does not apply). Changes nothing in the model. When
+   * finite inputs overflow, `nonFiniteAt` names the first layer whose output went
+   * non-finite (or `loss`), as a training step reports it.
    */
-  evaluateBatch(x: TensorLike, y: TensorLike): { loss: number; correct: number | null } {
+  evaluateBatch(x: TensorLike, y: TensorLike): { loss: number; correct: number | null; nonFiniteAt?: string } {
     const evaluation = this.withBatch('evaluate', x, y, (inner, batch) => inner.evaluate(batch));
     try {
-      return { loss: evaluation.loss, correct: evaluation.correct ?? null };
+      const at = evaluation.nonFiniteAt;
+      return { loss: evaluation.loss, correct: evaluation.correct ?? null, ...(at === undefined ? {} : { nonFiniteAt: at }) };
     } finally {
       evaluation.free();
     }

@@ -47,6 +47,8 @@ export interface EvaluateResult {
   loss: number;
   /** Share of rows classified right (arg-max), or null where it does not apply. */
   accuracy: number | null;
+  /** Where the first batch whose output went non-finite did so (a layer name, or `loss`). */
+  nonFiniteAt?: string;
 }
 
 export interface EpochResult {
@@ -232,12 +234,16 @@ export function evaluate(model: Model, data: Dataset, options: { batchSize?: num
   let lossSum = 0;
   let correct: number | null = 0;
   let rows = 0;
+  let nonFiniteAt: string | undefined;
   forEachBatch('evaluate', model, data, batchSize, identityOrder(count), (x, y) => {
     const n = x.shape[0];
     const batch = model.evaluateBatch(x, y);
     lossSum += batch.loss * n;
     rows += n;
     correct = batch.correct === null || correct === null ? null : correct + batch.correct;
+    nonFiniteAt ??= batch.nonFiniteAt;
   });
-  return { loss: lossSum / rows, accuracy: correct === null ? null : correct / rows };
+  const result: EvaluateResult = { loss: lossSum / rows, accuracy: correct === null ? null : correct / rows };
+  if (nonFiniteAt !== undefined) result.nonFiniteAt = nonFiniteAt;
+  return result;
 }

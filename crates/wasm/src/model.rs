@@ -56,14 +56,24 @@ impl StepOutcome {
     }
 }
 
-/// The data loss of an evaluated batch and its correctly classified rows (`undefined` where
-/// accuracy does not apply).
+/// The data loss of an evaluated batch, its correctly classified rows (`undefined` where
+/// accuracy does not apply), and where its output first went non-finite, if it did (the
+/// flag a training step reports as `nonFiniteAt`).
 #[wasm_bindgen]
 pub struct Evaluation {
     #[wasm_bindgen(readonly)]
     pub loss: f64,
     #[wasm_bindgen(readonly)]
     pub correct: Option<u32>,
+    non_finite_at: Option<String>,
+}
+
+#[wasm_bindgen]
+impl Evaluation {
+    #[wasm_bindgen(getter, js_name = nonFiniteAt)]
+    pub fn non_finite_at(&self) -> Option<String> {
+        self.non_finite_at.clone()
+    }
 }
 
 #[wasm_bindgen]
@@ -161,10 +171,9 @@ impl ModelCore {
         let mut run = || -> Result<Evaluation> {
             let examples = self.model.check_input(op, batch.x(), batch.shape())?;
             let (loss, correct) = self.model.evaluate(op, batch.x(), examples, &batch.target())?;
-            if let Some(layer) = self.model.non_finite_output_at().or_else(|| if (loss as f32).is_finite() { None } else { Some("loss".into()) }) {
-                return Err(Error::NonFinite { op: op.into(), layer, what: "the output".into() });
-            }
-            Ok(Evaluation { loss: loss as f32 as f64, correct: correct.map(|c| c as u32) })
+            let loss = loss as f32 as f64;
+            let non_finite_at = self.model.non_finite_output_at().or_else(|| if loss.is_finite() { None } else { Some("loss".into()) });
+            Ok(Evaluation { loss, correct: correct.map(|c| c as u32), non_finite_at })
         };
         run().map_err(thrown)
     }
