@@ -221,8 +221,3 @@ export function decodeSafetensors(bytes: Uint8Array): StateDict {
 export function safetensorsMetadata(bytes: Uint8Array): Record<string, string> {
   return readHeader('safetensorsMetadata', bytes).metadata;
 }
-
-/** {@link encodeSafetensors} under the name the PyTorch fixture suite looks for. */
-export const toSafetensors = encodeSafetensors;
-/** {@link decodeSafetensors} under the name the PyTorch fixture suite looks for. */
-export const fromSafetensors = decodeSafetensors;
