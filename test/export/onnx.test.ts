@@ -3,8 +3,14 @@
  * process): for every case of onnx-cases.ts, at batch sizes 1 and 7, the exported graph's
  * output equals gradlab's `predict` to 1e-5 (see `maxError`), after random weights and after
  * training. The graph's interface (opset, names, symbolic batch, initializers) is read back
- * from the protobuf bytes; bad input is a typed error naming what does not fit.
+ * from the protobuf bytes, and every graph passes the official ONNX checker (Debian's
+ * python3-onnx; skipped with a printed reason where it is not installed). Bad input is a typed
+ * error naming what does not fit.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-web';
@@ -14,6 +20,7 @@ import { expectError, expectRejection } from '../expect-error.js';
 import { BATCH_SIZES, ONNX_CASES, maxError, randomInput, randomState } from './onnx-cases.js';
 
 const TOLERANCE = 1e-5;
+const BATCH_DIMENSION = 'batch';
 const T_STEPS = 5;
 
 ort.env.wasm.numThreads = 1;
@@ -152,5 +159,40 @@ describe('exportOnnx on bad input', () => {
     const model = await createModel({ input: [2], layers: [], loss: 'mse' });
     model.dispose();
     expectError(() => exportOnnx(model), 'Disposed');
+  });
+});
+
+/** The official checker: full check and strict shape inference; prints each file's inferred output dims. */
+const CHECKER = `
+import json, sys, onnx
+from onnx import shape_inference
+for path in sys.argv[1:]:
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    output = shape_inference.infer_shapes(model, strict_mode=True).graph.output[0].type.tensor_type.shape
+    print(json.dumps([d.dim_param or d.dim_value for d in output.dim]))
+`;
+const PYTHON = '/usr/bin/python3';
+const checkerMissing = spawnSync(PYTHON, ['-c', 'import onnx'], { stdio: 'ignore' }).status !== 0;
+if (checkerMissing) console.log(`skipping the ONNX checker: it needs Debian's python3-onnx (apt-get install -y python3-onnx), run by ${PYTHON}`);
+
+describe.skipIf(checkerMissing)('the official ONNX checker', () => {
+  it('accepts every exported graph and infers its output shape [batch, ...output]', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gradlab-onnx-check-'));
+    try {
+      const files: string[] = [];
+      const expected: (string | number)[][] = [];
+      for (const [index, { spec }] of ONNX_CASES.entries()) {
+        const model = await createModel(spec, { seed: index });
+        files.push(join(dir, `${index}.onnx`));
+        writeFileSync(files[index], exportOnnx(model));
+        expected.push([BATCH_DIMENSION, ...model.outputShape]);
+        model.dispose();
+      }
+      const printed = execFileSync(PYTHON, ['-c', CHECKER, ...files], { encoding: 'utf8' });
+      expect(printed.trim().split('\n').map((line) => JSON.parse(line))).toEqual(expected);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
