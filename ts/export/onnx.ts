@@ -5,7 +5,8 @@
  * initializers (dense and BatchNorm under their state-dict names). Every layer kind has an
  * ONNX form (see onnx/layers.ts and onnx/recurrent.ts), so every model exports; the loss,
  * optimiser and training-only settings (clipping, BPTT truncation) do not enter a graph for
- * inference.
+ * inference. The weights are stored inside the file: gradlab's parameter limit (2^26 values,
+ * 256 MiB) keeps every model far below protobuf's 2 GiB, past which ONNX needs external data.
  */
 import { describe, invalidArgument } from '../errors.js';
 import { Model, createModel, type TensorLike } from '../model.js';
