@@ -4,15 +4,16 @@
  * batch axis that stays symbolic.
  */
 import type { Activation, BatchNormSpec, DenseSpec, LayerSpec, ResidualSpec } from '../../spec.js';
+import type { Attribute } from './graph.js';
 import { recurrent } from './recurrent.js';
 import { features, filledIn, parameter, type ExportContext, type Flow } from './state.js';
 
-/** The activation `activation` of layer `scope` (identity adds nothing); PReLU's slope is `<scope>.alpha`. */
-export function activation(context: ExportContext, activation: Activation, scope: string, input: Flow): Flow {
+/** The activation `fn` of layer `scope` (identity adds nothing); PReLU's slope is `<scope>.alpha`. */
+function activation(context: ExportContext, fn: Activation, scope: string, input: Flow): Flow {
   const { graph } = context;
-  const apply = (opType: string, attributes = {}) => ({ value: graph.op(scope, opType, [input.value], attributes), dims: input.dims });
-  if (typeof activation === 'string') {
-    switch (activation) {
+  const apply = (opType: string, attributes: Record<string, Attribute> = {}) => ({ value: graph.op(scope, opType, [input.value], attributes), dims: input.dims });
+  if (typeof fn === 'string') {
+    switch (fn) {
       case 'identity':
         return input;
       case 'sigmoid':
@@ -26,11 +27,11 @@ export function activation(context: ExportContext, activation: Activation, scope
         return apply('Softmax', { axis: { int: -1 } });
     }
   }
-  switch (activation.type) {
+  switch (fn.type) {
     case 'leakyRelu':
-      return apply('LeakyRelu', { alpha: { float: filledIn(activation.alpha, scope, 'alpha') } });
+      return apply('LeakyRelu', { alpha: { float: filledIn(fn.alpha, scope, 'alpha') } });
     case 'elu':
-      return apply('Elu', { alpha: { float: filledIn(activation.alpha, scope, 'alpha') } });
+      return apply('Elu', { alpha: { float: filledIn(fn.alpha, scope, 'alpha') } });
     case 'prelu': {
       // The learned slope, one per layer: shape [1] broadcasts over every axis.
       const name = `${scope}.alpha`;
