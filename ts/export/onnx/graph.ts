@@ -9,8 +9,9 @@ import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { AttributeProto_AttributeType, ModelProtoSchema, TensorProto_DataType, type NodeProtoSchema, type TensorProtoSchema } from 'onnx-buf';
 
 /**
- * The operator set the graph is written for: 17 has every operator used here (Softmax and
- * Squeeze in their axis-as-input forms, BatchNormalization with `training_mode`).
+ * The operator set the graph is written for: 17 has every operator used here in its current
+ * form (Softmax over one axis and Squeeze with its axes as an input since 13, BatchNormalization
+ * since 15) and loads in ONNX Runtime and in the ONNX 1.12 checker that Debian ships.
  */
 export const ONNX_OPSET = 17;
 /** The IR version that goes with opset 17 (ONNX 1.12). */
