@@ -7,10 +7,10 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { GradlabError } from '../errors.js';
+import { GradlabError } from '../runtime/errors.js';
 import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, exportOnnxFromStateDict } from '../export/onnx.js';
-import { decodeSafetensors } from '../safetensors.js';
-import type { ModelSpec } from '../spec.js';
+import { decodeSafetensors } from '../model/safetensors.js';
+import type { ModelSpec } from '../model/spec.js';
 
 export const USAGE = 'usage: gradlab export onnx <spec.json> --weights <file.safetensors> --out <model.onnx>';
 

@@ -8,10 +8,10 @@
  * inference. The weights are stored inside the file: gradlab's parameter limit (2^26 values,
  * 256 MiB) keeps every model far below protobuf's 2 GiB, past which ONNX needs external data.
  */
-import { describe, invalidArgument } from '../errors.js';
-import { Model, createModel, type TensorLike } from '../model.js';
-import type { ModelSpec } from '../spec.js';
-import type { WasmSource } from '../wasm.js';
+import { describe, invalidArgument } from '../runtime/errors.js';
+import { Model, createModel, type TensorLike } from '../model/model.js';
+import type { ModelSpec } from '../model/spec.js';
+import type { WasmSource } from '../runtime/wasm.js';
 import { ONNX_OPSET, OnnxGraph } from './onnx/graph.js';
 import { sequence } from './onnx/layers.js';
 import { EXPORT_OP } from './onnx/state.js';

@@ -3,7 +3,7 @@
  * layer computes in inference (`predict`): on a per-example input of shape `dims`, behind a
  * batch axis that stays symbolic.
  */
-import type { Activation, BatchNormSpec, DenseSpec, LayerSpec, ResidualSpec } from '../../spec.js';
+import type { Activation, BatchNormSpec, DenseSpec, LayerSpec, ResidualSpec } from '../../model/spec.js';
 import type { Attribute } from './graph.js';
 import { recurrent } from './recurrent.js';
 import { features, filledIn, parameter, type ExportContext, type Flow } from './state.js';

@@ -10,7 +10,7 @@
  *   in, Y [time, 1, batch, H] and Y_h [1, batch, H] out. gradlab is batch-first, so the input
  *   is transposed in, and the output transposed (every step) or squeezed (the last) back.
  */
-import type { RecurrentSpec } from '../../spec.js';
+import type { RecurrentSpec } from '../../model/spec.js';
 import { parameter, type ExportContext, type Flow } from './state.js';
 
 /** For each of ONNX's gate blocks i, o, f, c: the index of the same gate in gradlab's i, f, g, o. */

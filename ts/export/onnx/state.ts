@@ -2,8 +2,8 @@
  * What every layer's graph builder reads: the graph it appends to and the model's state dict,
  * whose entries it looks up by PyTorch name and shape.
  */
-import { GradlabError, invalidArgument, shapeMismatch, shapeString } from '../../errors.js';
-import type { StateDict, TensorData } from '../../model.js';
+import { GradlabError, invalidArgument, shapeMismatch, shapeString } from '../../runtime/errors.js';
+import type { StateDict, TensorData } from '../../model/model.js';
 import type { OnnxGraph } from './graph.js';
 
 export const EXPORT_OP = 'exportOnnx';
