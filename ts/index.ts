@@ -36,3 +36,4 @@ export { simdEnabled } from './eager/kernels.js';
 export { createTrainer, Trainer, type CreateTrainerOptions, type TrainerFitOptions } from './trainer/trainer.js';
 export { capabilities, type Capabilities } from './runtime/capabilities.js';
 export type { CreateWorker, TrainerWorkerHandle } from './trainer/endpoint.js';
+export { exportOnnx, exportOnnxFromStateDict, ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from './export/onnx.js';
