@@ -35,3 +35,4 @@ export { simdEnabled } from './kernels.js';
 export { createTrainer, Trainer, type CreateTrainerOptions, type TrainerFitOptions } from './trainer.js';
 export { capabilities, type Capabilities } from './capabilities.js';
 export type { CreateWorker, TrainerWorkerHandle } from './endpoint.js';
+export { exportTorch, type ExportTorchOptions, type TorchExport } from './export/torch.js';
