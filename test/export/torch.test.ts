@@ -297,6 +297,44 @@ describe.skipIf(torchVersion === undefined)(`exportTorch with PyTorch ${torchVer
     model.dispose();
   });
 
+  it("build_model() initialises as gradlab does: every entry's mean and spread, biases and forget bias", async () => {
+    const spec: ModelSpec = {
+      input: [20, 40],
+      layers: [
+        { type: 'lstm', units: 64, returnSequences: true, forgetBias: 1 },
+        { type: 'rnn', units: 64, returnSequences: true },
+        { type: 'dense', units: 100 },
+        ...(['nielsen', 'normal', 'xavier', 'xavierUniform', 'he', 'heUniform', 'lecun', 'zeros'] as const).map((init) => ({ type: 'dense' as const, units: 100, init })),
+        { type: 'dense', units: 100, init: { type: 'normal' as const, std: 0.3 }, activation: { type: 'prelu' as const, alpha: 0.1 } },
+        { type: 'batchnorm' },
+      ],
+      loss: 'mse',
+    };
+    const model = await createModel(spec, { seed: 9 });
+    const expected = model.stateDict();
+    model.dispose();
+    const dir = freshDir('init');
+    const { files } = await exportTorch(spec);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir);
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    const out = join(dir, 'initial.safetensors');
+    python(['-c', `import sys, torch\nsys.path.insert(0, ${JSON.stringify(dir)})\nimport model\ntorch.manual_seed(1)\nmodel.save_weights(model.build_model(), ${JSON.stringify(out)})`], 'build_model');
+    const actual = decodeSafetensors(new Uint8Array(readFileSync(out)));
+    expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
+    const moments = ({ data }: TensorData) => {
+      const mean = data.reduce((a, b) => a + b, 0) / data.length;
+      return { mean, std: Math.sqrt(data.reduce((a, b) => a + (b - mean) ** 2, 0) / data.length) };
+    };
+    for (const name of Object.keys(expected)) {
+      const [mine, theirs] = [moments(actual[name]), moments(expected[name])];
+      // Four standard errors of a sample of this size (exact for the constant entries).
+      const tolerance = (4 * theirs.std) / Math.sqrt(expected[name].data.length) + 1e-7;
+      expect(Math.abs(mine.std - theirs.std), `${name}: std ${mine.std} vs gradlab's ${theirs.std}`).toBeLessThanOrEqual(tolerance);
+      expect(Math.abs(mine.mean - theirs.mean), `${name}: mean ${mine.mean} vs gradlab's ${theirs.mean}`).toBeLessThanOrEqual(tolerance);
+    }
+  });
+
   it('load_weights refuses a state dict that does not fit, naming the entry', async () => {
     const spec = PREDICT_SPECS.batchnormResidual;
     const dir = await exportTo(spec, randomState((await createModel(spec)).stateDict(), 3), 'mismatch');

@@ -64,6 +64,15 @@ async function checkedWeights(spec: ModelSpec, weights: Record<string, TensorLik
   }
 }
 
+/**
+ * A field `validateSpec` fills in. The defaults are the core's (crates/core/src/nn/spec.rs),
+ * written there once; the generator only reads them.
+ */
+function filled<T>(value: T | undefined, field: string): T {
+  if (value === undefined) throw new Error(`${OP}: the normalised spec lacks ${field}`);
+  return value;
+}
+
 /** The whole `model.py` for a normalised spec. */
 function modelSource(spec: ModelSpec): string {
   return [
@@ -137,7 +146,7 @@ CLIP_NORM = ${pyOptional(clip.norm, pyFloat)}
 CLIP_VALUE = ${pyOptional(clip.value, pyFloat)}
 
 
-${optimizerSource(spec.optimizer ?? { type: 'sgd', lr: 0.01 })}
+${optimizerSource(filled(spec.optimizer, 'optimizer'))}
 `;
 }
 
@@ -158,7 +167,7 @@ function sequenceSource(kind: 'Sequential' | 'Residual', layers: LayerSpec[], fe
 function layerSource(layer: LayerSpec, features: number, indent: string): { source: string; outputFeatures: number } {
   switch (layer.type) {
     case 'dense': {
-      const args = [pyNumber(features), pyNumber(layer.units), ...activationArgs(layer.activation ?? 'identity')];
+      const args = [pyNumber(features), pyNumber(layer.units), ...activationArgs(filled(layer.activation, 'activation'))];
       if (layer.init !== undefined) args.push(`init=${initSource(layer.init)}`);
       if (layer.bias === false) args.push('bias=False');
       return { source: `Dense(${args.join(', ')})`, outputFeatures: layer.units };
@@ -166,13 +175,13 @@ function layerSource(layer: LayerSpec, features: number, indent: string): { sour
     case 'activation':
       return { source: `ActivationFunction(${activationArgs(layer.activation).join(', ')})`, outputFeatures: features };
     case 'batchnorm':
-      return { source: `BatchNorm(${pyNumber(features)}, momentum=${pyFloat(layer.momentum ?? 0.1)}, eps=${pyFloat(layer.eps ?? 1e-5)})`, outputFeatures: features };
+      return { source: `BatchNorm(${pyNumber(features)}, momentum=${pyFloat(filled(layer.momentum, 'momentum'))}, eps=${pyFloat(filled(layer.eps, 'eps'))})`, outputFeatures: features };
     case 'residual':
       return { source: sequenceSource('Residual', layer.layers, features, indent), outputFeatures: features };
     case 'rnn':
     case 'lstm': {
       const args = [pyNumber(features), pyNumber(layer.units), `return_sequences=${layer.returnSequences === true ? 'True' : 'False'}`];
-      if (layer.type === 'lstm') args.push(`forget_bias=${pyFloat(layer.forgetBias ?? 0)}`);
+      if (layer.type === 'lstm') args.push(`forget_bias=${pyFloat(filled(layer.forgetBias, 'forgetBias'))}`);
       args.push(`bptt_steps=${pyOptional(layer.bpttSteps, pyNumber)}`);
       return { source: `${layer.type === 'lstm' ? 'LSTM' : 'RNN'}(${args.join(', ')})`, outputFeatures: layer.units };
     }
@@ -216,17 +225,17 @@ function lossSource(loss: ModelSpec['loss']): string {
 function optimizerSource(optimizer: OptimizerSpec): string {
   const make =
     optimizer.type === 'sgd'
-      ? `torch.optim.SGD(module.parameters(), lr=LR, momentum=${pyFloat(optimizer.momentum ?? 0)}, nesterov=${optimizer.nesterov === true ? 'True' : 'False'}, weight_decay=${pyFloat(optimizer.weightDecay ?? 0)})`
-      : `torch.optim.${optimizer.type === 'adam' ? 'Adam' : 'AdamW'}(module.parameters(), lr=LR, betas=(${(optimizer.betas ?? [0.9, 0.999]).map(pyFloat).join(', ')}), eps=${pyFloat(optimizer.eps ?? 1e-8)}, weight_decay=${pyFloat(optimizer.weightDecay ?? 0)})`;
+      ? `torch.optim.SGD(module.parameters(), lr=LR, momentum=${pyFloat(filled(optimizer.momentum, 'momentum'))}, nesterov=${optimizer.nesterov === true ? 'True' : 'False'}, weight_decay=${pyFloat(filled(optimizer.weightDecay, 'weightDecay'))})`
+      : `torch.optim.${optimizer.type === 'adam' ? 'Adam' : 'AdamW'}(module.parameters(), lr=LR, betas=(${filled(optimizer.betas, 'betas').map(pyFloat).join(', ')}), eps=${pyFloat(filled(optimizer.eps, 'eps'))}, weight_decay=${pyFloat(filled(optimizer.weightDecay, 'weightDecay'))})`;
   const schedule = optimizer.schedule;
   let rate = 'return LR';
   let description = 'constant';
   if (schedule?.type === 'step') {
     description = "PyTorch's StepLR, stepped every optimiser step";
-    rate = `return LR * ${pyFloat(schedule.gamma ?? 0.1)} ** math.floor(step / ${pyNumber(schedule.stepSize)})`;
+    rate = `return LR * ${pyFloat(filled(schedule.gamma, 'gamma'))} ** math.floor(step / ${pyNumber(schedule.stepSize)})`;
   } else if (schedule?.type === 'cosine') {
     description = "PyTorch's CosineAnnealingLR (closed form), stepped every optimiser step";
-    const etaMin = pyFloat(schedule.etaMin ?? 0);
+    const etaMin = pyFloat(filled(schedule.etaMin, 'etaMin'));
     rate = `return ${etaMin} + (LR - ${etaMin}) * (1 + math.cos(math.pi * step / ${pyNumber(schedule.tMax)})) / 2`;
   }
   return `LR = ${pyFloat(optimizer.lr)}
