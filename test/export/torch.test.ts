@@ -135,7 +135,8 @@ const PREDICT_SPECS: Record<string, ModelSpec> = {
       { type: 'dense', units: 7, activation: { type: 'elu' }, init: { type: 'normal', std: 0.3 } },
       { type: 'dense', units: 7, activation: { type: 'prelu' }, name: 'slope' },
       { type: 'activation', activation: { type: 'prelu', alpha: 0.1 } },
-      { type: 'activation', activation: 'tanh', name: 'training' },
+      { type: 'activation', activation: 'tanh', name: 'training' }, // a Module attribute's name
+      { type: 'dense', units: 7, name: 'it\'s "odd" \\ \u00fcn\u00efc\u00f6de \u{1f600}' },
       { type: 'dense', units: 4, activation: 'softmax', bias: false, init: 'normal' },
     ],
     loss: 'mse',
@@ -249,6 +250,25 @@ describe.skipIf(torchVersion === undefined)(`exportTorch with PyTorch ${torchVer
       expectStatesClose(decodeSafetensors(new Uint8Array(readFileSync(out))), expected, 1e-5);
     });
   }
+
+  it('train.py refuses a non-finite step as trainStep does, changing nothing (running statistics included)', async () => {
+    const spec: ModelSpec = { input: [3], layers: [{ type: 'dense', units: 4 }, { type: 'batchnorm' }, { type: 'dense', units: 2 }], loss: 'mse', optimizer: { type: 'sgd', lr: 0.1, momentum: 0.9 } };
+    const model = await createModel(spec, { seed: 4 });
+    const initial = model.stateDict();
+    initial['2.weight'].data.fill(1e30); // the squared error overflows float32
+    model.loadStateDict(initial);
+    const x = randomTensor([BATCH, 3], uniforms(5));
+    const y = randomTensor([BATCH, 2], uniforms(6));
+    expect(model.trainStep(x, y).applied).toBe(false);
+    model.dispose();
+    const dir = await exportTo(spec, initial, 'refused');
+    writeFileSync(join(dir, 'x.safetensors'), encodeSafetensors({ x }));
+    writeFileSync(join(dir, 'y.safetensors'), encodeSafetensors({ y }));
+    const out = join(dir, 'trained.safetensors');
+    const log = python([join(dir, 'train.py'), '--x', join(dir, 'x.safetensors'), '--y', join(dir, 'y.safetensors'), '--batch-size', String(BATCH), '--out', out], 'train.py');
+    expect(log).toContain('1 steps refused (non-finite)');
+    expectStatesClose(decodeSafetensors(new Uint8Array(readFileSync(out))), initial, 0);
+  });
 
   it.skipIf(!existsSync(TORCHRUN))('torchrun --nproc_per_node 2 takes the step createTrainer({ workers: 2 }) takes; the weights come back', async () => {
     const spec: ModelSpec = {

@@ -89,8 +89,6 @@ function modelSource(spec: ModelSpec): string {
     'with DistributedDataParallel under torchrun.',
     '"""',
     '',
-    '# Generated from spec.json (the spec with gradlab\'s defaults filled in).',
-    '',
     'import array',
     'import ast',
     'import json',
@@ -115,7 +113,7 @@ function networkSource(spec: ModelSpec): string {
   const clip = spec.clip ?? {};
   return `
 # ---------------------------------------------------------------------------------------------
-# This network and how gradlab trains it (generated from spec.json)
+# This network and how gradlab trains it (generated from spec.json: the spec, defaults filled in)
 # ---------------------------------------------------------------------------------------------
 
 INPUT_SHAPE = [${spec.input.map(pyNumber).join(', ')}]  # per example; a batch is [batch, *INPUT_SHAPE]
@@ -217,7 +215,8 @@ function lossSource(loss: ModelSpec['loss']): string {
     ],
   }[loss];
   return `def data_loss(output, target):
-    """gradlab's ${loss}: ${body[0]}"""
+    """gradlab's ${loss}:
+    ${body[0]}"""
     ${body[1]}`;
 }
 
