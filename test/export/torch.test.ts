@@ -388,6 +388,8 @@ describe('exportTorch input checks', () => {
     expect(existsSync(join(dir, 'model.py')) && existsSync(join(dir, 'train.py')) && existsSync(join(dir, 'spec.json'))).toBe(true);
     expect(readFileSync(join(dir, 'model.py'), 'utf8')).toContain("('0', Dense(3, 2, activation='identity'))");
     expect(await run(['torch', specPath])).toBe(2);
+    expect(await run(['torch', specPath, '--out', dir, '--epochs', '3'])).toBe(2);
+    expect(await run(['--help'])).toBe(0);
     writeFileSync(specPath, JSON.stringify({ input: [3], layers: [{ type: 'dense', units: -1 }], loss: 'mse' }));
     expect(await run(['torch', specPath, '--out', dir])).toBe(1);
   });

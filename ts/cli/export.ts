@@ -61,11 +61,16 @@ async function exportTorchFiles({ specPath, out, weights }: TorchArgs): Promise<
 }
 
 /**
- * Runs `gradlab export <format> …` (`argv` after `export`) and returns the exit code: 0 done,
- * 1 a `GradlabError` (printed: the spec or weights do not fit), 2 a bad command line.
+ * Runs `gradlab export <format> …` (`argv` after `export`) and returns the exit code: 0 done
+ * (or `--help`), 1 a `GradlabError` (printed: the spec or weights do not fit), 2 a bad
+ * command line.
  */
 export async function run(argv: string[]): Promise<number> {
   const [format, ...rest] = argv;
+  if (format === '--help' || format === '-h' || rest.includes('--help')) {
+    process.stdout.write(`${EXPORT_USAGE}\n`);
+    return 0;
+  }
   try {
     if (format === 'torch') {
       await exportTorchFiles(parseTorchArgs(rest));
