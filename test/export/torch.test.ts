@@ -6,7 +6,7 @@
  * where PyTorch is missing.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,10 +72,9 @@ function python(args: string[], what: string): string {
   return result.stdout;
 }
 
-async function exportTo(spec: ModelSpec, weights: StateDict, label: string): Promise<string> {
+async function exportTo(spec: ModelSpec, weights: StateDict | undefined, label: string): Promise<string> {
   const dir = freshDir(label);
   const { files } = await exportTorch(spec, { weights });
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(dir);
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return dir;
@@ -333,11 +332,7 @@ describe.skipIf(torchVersion === undefined)(`exportTorch with PyTorch ${torchVer
     const model = await createModel(spec, { seed: 9 });
     const expected = model.stateDict();
     model.dispose();
-    const dir = freshDir('init');
-    const { files } = await exportTorch(spec);
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(dir);
-    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    const dir = await exportTo(spec, undefined, 'init');
     const out = join(dir, 'initial.safetensors');
     python(['-c', `import sys, torch\nsys.path.insert(0, ${JSON.stringify(dir)})\nimport model\ntorch.manual_seed(1)\nmodel.save_weights(model.build_model(), ${JSON.stringify(out)})`], 'build_model');
     const actual = decodeSafetensors(new Uint8Array(readFileSync(out)));

@@ -6,7 +6,7 @@
  * trains on many and comes back with `loadStateDict(fromSafetensors(bytes))`.
  */
 import { GradlabError } from '../errors.js';
-import { createModel, type TensorLike } from '../model.js';
+import { createModel, type Model, type TensorLike } from '../model.js';
 import { validateSpec, type Activation, type Init, type LayerSpec, type ModelSpec, type OptimizerSpec } from '../spec.js';
 import { init } from '../wasm.js';
 import { pyFloat, pyNumber, pyOptional, pyString } from './python.js';
@@ -52,15 +52,22 @@ export async function exportTorch(spec: ModelSpec, options: ExportTorchOptions =
 async function checkedWeights(spec: ModelSpec, weights: Record<string, TensorLike>): Promise<Uint8Array> {
   const model = await createModel(spec);
   try {
-    model.loadStateDict(weights);
+    loadWeights(model, weights);
     return model.saveSafetensors({ format: 'pt' });
+  } finally {
+    model.dispose();
+  }
+}
+
+/** `model.loadStateDict(weights)`, its errors told as exportTorch's (`weights["0.weight"]`, not `dict`). */
+function loadWeights(model: Model, weights: Record<string, TensorLike>): void {
+  try {
+    model.loadStateDict(weights);
   } catch (error) {
     if (!(error instanceof GradlabError)) throw error;
     const arg = error.arg === undefined || error.arg === 'dict' ? 'weights' : `weights[${JSON.stringify(error.arg)}]`;
     const message = `${OP}: ${arg} must be ${error.expected ?? 'a state dict of the spec'}, got ${error.actual ?? 'something else'}`;
     throw new GradlabError({ ...error.toJSON(), op: OP, arg, message });
-  } finally {
-    model.dispose();
   }
 }
 
