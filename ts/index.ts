@@ -26,7 +26,7 @@ export type {
   TensorData,
   TensorLike,
 } from './model/types.js';
-export { encodeSafetensors, decodeSafetensors, safetensorsMetadata } from './model/safetensors.js';
+export { encodeSafetensors, decodeSafetensors, safetensorsMetadata, toSafetensors, fromSafetensors } from './model/safetensors.js';
 export { addingProblem, firstSymbolTask, addingAccuracy, type AddingProblemOptions, type FirstSymbolOptions, type RegressionTask, type ClassificationTask } from './data/tasks.js';
 export { fit, evaluate, type FitOptions, type TrainableModel } from './model/training.js';
 export { Tensor, tensor, scope, keep, numTensors, type TensorOptions, type TensorValues, type NestedArray } from './eager/tensor.js';
@@ -37,3 +37,4 @@ export { createTrainer, Trainer, type CreateTrainerOptions, type TrainerFitOptio
 export { capabilities, type Capabilities } from './runtime/capabilities.js';
 export type { CreateWorker, TrainerWorkerHandle } from './trainer/endpoint.js';
 export { exportOnnx, exportOnnxFromStateDict, ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from './export/onnx.js';
+export { exportTorch, type ExportTorchOptions, type TorchExport } from './export/torch.js';

@@ -221,3 +221,8 @@ export function decodeSafetensors(bytes: Uint8Array): StateDict {
 export function safetensorsMetadata(bytes: Uint8Array): Record<string, string> {
   return readHeader('safetensorsMetadata', bytes).metadata;
 }
+
+/** {@link encodeSafetensors} under its other public name (kept: scripts and the README use it). */
+export const toSafetensors = encodeSafetensors;
+/** {@link decodeSafetensors} under its other public name (kept: scripts and the README use it). */
+export const fromSafetensors = decodeSafetensors;
