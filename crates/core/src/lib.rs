@@ -1,8 +1,10 @@
 //! gradlab-core: the numerics of gradlab with no dependencies.
 //!
 //! - [`kernels`]: SIMD128 hot loops with scalar twins (sgemm, elementwise, activations).
+//! - [`loss`]: the three losses' values and gradients, and the rule on their targets.
 //! - [`tensor`] and [`autograd`]: f32 tensors and the reverse-mode tape of the eager API.
-//! - [`nn`]: layers, losses, optimisers, clipping, regularisation and whole training steps.
+//! - [`nn`]: layers, the model's loss, optimisers, clipping, regularisation and whole
+//!   training steps.
 //! - [`pretrain`]: restricted Boltzmann machines (CD-k) for greedy layer-wise pretraining.
 //! - [`tasks`]: seeded long-range sequence tasks (the adding problem, remember the first symbol).
 //! - [`error`]: the one error type every fallible path returns.
@@ -11,6 +13,7 @@
 pub mod autograd;
 pub mod error;
 pub mod kernels;
+pub mod loss;
 pub mod nn;
 pub mod pretrain;
 pub mod rng;
