@@ -4,13 +4,13 @@
 
 use super::build::{Builder, LayerConfig};
 use super::layer::{example_count, example_len, Buffer, Layer, Mode, Param, Role};
-use super::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN};
 use super::loss::{Loss, Target};
 use super::optimizer::Optimizer;
 use super::regularization::{global_grad_norm, Clip, Penalty};
 use super::sequential::Sequential;
 use crate::error::{shape_str, Error, Result};
 use crate::kernels::vector;
+use crate::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN};
 use crate::rng::Rng;
 use crate::size::{self, Count};
 

@@ -1,6 +1,6 @@
 //! A recurrent cell unrolled over a batch of sequences: the forward pass through time and
 //! backpropagation through time (BPTT), shared by the `rnn`/`lstm` layers
-//! ([`super::recurrent`]) and the eager ops (`autograd::ops::recurrent`).
+//! ([`crate::nn::recurrent`]) and the eager ops ([`crate::autograd::ops::recurrent`]).
 //!
 //! For t = 0…T−1, from the initial state h₋₁, c₋₁ (zeros unless given):
 //!
@@ -17,8 +17,7 @@
 //! returned sequence, so nothing is transposed: one step's rows lie T rows apart, which
 //! sgemm's leading dimensions express. Buffers grow on the first batch and are reused.
 
-use super::recurrent::CellKind;
-use super::{lstm_cell, rnn_cell};
+use super::{lstm_cell, rnn_cell, CellKind};
 use crate::kernels::{sgemm, vector};
 
 /// The sizes of an unrolled cell.
