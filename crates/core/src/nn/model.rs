@@ -177,10 +177,6 @@ impl Model {
         self.mode = if training { Mode::Train } else { Mode::Eval };
     }
 
-    pub fn is_training(&self) -> bool {
-        self.mode == Mode::Train
-    }
-
     pub fn optimizer_mut(&mut self) -> &mut Optimizer {
         &mut self.optimizer
     }
@@ -526,11 +522,6 @@ impl Model {
             });
         }
         result.ok_or_else(|| Error::state(op, format!("state entry '{}' vanished", entry.name)))
-    }
-
-    /// Recurrent layers' ∂L/∂h_t norms are in [`Model::layer_stats`]; this is the loss kind.
-    pub fn loss(&self) -> Loss {
-        self.loss
     }
 }
 
