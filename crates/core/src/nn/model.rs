@@ -4,13 +4,13 @@
 
 use super::build::{Builder, LayerConfig};
 use super::layer::{example_count, example_len, Buffer, Layer, Mode, Param, Role};
-use super::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN};
 use super::loss::{Loss, Target};
 use super::optimizer::Optimizer;
 use super::regularization::{global_grad_norm, Clip, Penalty};
 use super::sequential::Sequential;
 use crate::error::{shape_str, Error, Result};
 use crate::kernels::vector;
+use crate::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN};
 use crate::rng::Rng;
 use crate::size::{self, Count};
 
@@ -175,10 +175,6 @@ impl Model {
 
     pub fn set_training(&mut self, training: bool) {
         self.mode = if training { Mode::Train } else { Mode::Eval };
-    }
-
-    pub fn is_training(&self) -> bool {
-        self.mode == Mode::Train
     }
 
     pub fn optimizer_mut(&mut self) -> &mut Optimizer {
@@ -526,11 +522,6 @@ impl Model {
             });
         }
         result.ok_or_else(|| Error::state(op, format!("state entry '{}' vanished", entry.name)))
-    }
-
-    /// Recurrent layers' ∂L/∂h_t norms are in [`Model::layer_stats`]; this is the loss kind.
-    pub fn loss(&self) -> Loss {
-        self.loss
     }
 }
 
