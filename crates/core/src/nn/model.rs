@@ -126,27 +126,12 @@ impl Model {
             buffers_saved: false,
         };
         model.entries = model.collect_entries()?;
-        model.allocate_moments()?;
+        model.optimizer.allocate(&model.body.params_mut())?;
         let classes = *model.output_dims().last().unwrap_or(&1);
         if model.loss == Loss::SoftmaxCrossEntropy && classes < 2 {
             return Err(Error::invalid(op, "loss", "an output of at least 2 classes for softmaxCrossEntropy", format!("output shape {}", shape_str(model.output_dims()))));
         }
         Ok(model)
-    }
-
-    /// The optimiser's moments, allocated now and fallibly: growing them lazily at the first
-    /// step would abort the instance when memory has run out by then.
-    fn allocate_moments(&mut self) -> Result<()> {
-        let moments = self.optimizer.moments_per_value();
-        for param in self.params_mut() {
-            if moments >= 1 {
-                param.moment1 = size::zeros("createModel", &param.name, param.value.len())?;
-            }
-            if moments >= 2 {
-                param.moment2 = size::zeros("createModel", &param.name, param.value.len())?;
-            }
-        }
-        Ok(())
     }
 
     fn collect_entries(&mut self) -> Result<Vec<StateEntry>> {
@@ -223,11 +208,7 @@ impl Model {
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        let mut pointers: Vec<*mut Param> = Vec::new();
-        self.body.visit_params(&mut |p| pointers.push(p as *mut Param));
-        // SAFETY: each visited parameter is a distinct object owned by `self`, which stays
-        // mutably borrowed for the lifetime of the returned references.
-        pointers.into_iter().map(|p| unsafe { &mut *p }).collect()
+        self.body.params_mut()
     }
 
     /// Forward, loss, backward and penalty for one batch; leaves the gradient of the total
@@ -323,8 +304,8 @@ impl Model {
     /// when the loss as reported (f32: an f64 loss beyond f32's range reads as Infinity) or
     /// the gradient norm is non-finite, when the forward pass left a running statistic
     /// non-finite (it is put back), or when the update itself would leave a parameter or a
-    /// moment non-finite (a huge weight times a large learning rate): the update is tried on
-    /// copies before it is made.
+    /// moment non-finite (a huge weight times a large learning rate): see
+    /// [`Optimizer::keeps_finite`].
     pub fn apply_gradients(&mut self, losses: LossReport) -> StepReport {
         let at = if !(losses.loss as f32).is_finite() || !losses.grad_norm.is_finite() {
             Some(self.first_non_finite(losses.loss))
@@ -340,9 +321,7 @@ impl Model {
             return StepReport { losses, applied: false, non_finite_at: at };
         }
         self.buffers_saved = false;
-        let mut optimizer = self.optimizer.clone();
-        optimizer.step(&mut self.params_mut());
-        self.optimizer = optimizer;
+        self.optimizer.step(&mut self.body.params_mut());
         StepReport { losses, applied: true, non_finite_at: None }
     }
 
@@ -352,9 +331,14 @@ impl Model {
         let optimizer = &self.optimizer;
         let mut leaves: Vec<&mut dyn Layer> = Vec::new();
         collect_leaves(&mut self.body.layers, &mut leaves);
+        // Leaves visit their parameters in state-dict order too: a running count is the slot.
+        let mut slot = 0;
         for layer in leaves {
             let mut finite = true;
-            layer.visit_params(&mut |p| finite = finite && optimizer.keeps_finite(p));
+            layer.visit_params(&mut |p| {
+                finite = finite && optimizer.keeps_finite(slot, p);
+                slot += 1;
+            });
             if !finite {
                 return Some(layer.name().to_string());
             }

@@ -145,7 +145,7 @@ impl Layer for Recurrent {
         self.unroll.backward(&weights, input, batch, InitialState::default(), &self.trace, upstream, start, &mut self.scratch, params, outputs);
     }
 
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         visit(&mut self.weight_ih);
         visit(&mut self.weight_hh);
         visit(&mut self.bias_ih);
