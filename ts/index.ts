@@ -18,6 +18,8 @@ export {
   type CreateModelOptions,
   type GradientsResult,
   type LayerDiagnostics,
+  type LayerMeasurements,
+  type HealthHistogram,
   type Labels,
   type LossResult,
   type StateDict,
@@ -35,3 +37,4 @@ export { simdEnabled } from './kernels.js';
 export { createTrainer, Trainer, type CreateTrainerOptions, type TrainerFitOptions } from './trainer.js';
 export { capabilities, type Capabilities } from './capabilities.js';
 export type { CreateWorker, TrainerWorkerHandle } from './endpoint.js';
+export { diagnose, type DiagnoseOptions, type DiagnoseProgress } from './doctor/diagnose.js';
