@@ -38,3 +38,5 @@ export { capabilities, type Capabilities } from './runtime/capabilities.js';
 export type { CreateWorker, TrainerWorkerHandle } from './trainer/endpoint.js';
 export { exportOnnx, exportOnnxFromStateDict, ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from './export/onnx.js';
 export { exportTorch, type ExportTorchOptions, type TorchExport } from './export/torch.js';
+export type { LayerMeasurements, HealthHistogram } from './model/model.js';
+export { diagnose, type DiagnoseOptions, type DiagnoseProgress } from './doctor/diagnose.js';

@@ -3,6 +3,7 @@
 //! update in one call.
 
 use super::build::{Builder, LayerConfig};
+use super::health::{self, LayerHealth};
 use super::layer::{example_count, example_len, Buffer, Layer, Mode, Param, Role};
 use super::loss::{Loss, Target};
 use super::optimizer::Optimizer;
@@ -95,6 +96,9 @@ pub struct Model {
     /// they are still to be put back (not after an evaluation pass or an applied step).
     buffers_before: Vec<Vec<f32>>,
     buffers_saved: bool,
+    /// Whether every backward pass also takes the health measurements, and the last ones.
+    measure_health: bool,
+    health: Vec<LayerHealth>,
 }
 
 const MAX_INPUT_RANK: usize = 2;
@@ -124,6 +128,8 @@ impl Model {
             prepared_batch: 0,
             buffers_before: Vec::new(),
             buffers_saved: false,
+            measure_health: false,
+            health: Vec::new(),
         };
         model.entries = model.collect_entries()?;
         model.optimizer.allocate(&model.body.params_mut())?;
@@ -233,6 +239,9 @@ impl Model {
         let mut params = self.params_mut();
         let penalty_value = penalty.apply(&mut params);
         let grad_norm = global_grad_norm(&params);
+        if self.measure_health {
+            health::measure(&mut self.body, x, &mut self.health);
+        }
         Ok(LossReport { loss: data_loss + penalty_value, data_loss, penalty: penalty_value, grad_norm })
     }
 
@@ -438,6 +447,24 @@ impl Model {
             }
         }
         "loss".to_string()
+    }
+
+    /// Turns the health measurements of every later backward pass on or off (off forgets the last ones).
+    pub fn set_health_measurement(&mut self, on: bool) {
+        self.measure_health = on;
+        if !on {
+            self.health.clear();
+        }
+    }
+
+    pub fn measures_health(&self) -> bool {
+        self.measure_health
+    }
+
+    /// The health measurements of the last backward pass (see [`health`]), in forward order;
+    /// empty before the first pass with measurements on.
+    pub fn health(&self) -> &[LayerHealth] {
+        &self.health
     }
 
     /// Diagnostics for every layer that owns parameters, in forward order.
