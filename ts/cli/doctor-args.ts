@@ -2,7 +2,7 @@
  * The command line of `gradlab doctor`, parsed into {@link DoctorArgs}. A mistake is a
  * {@link UsageError}: one line on stderr, exit code 2.
  */
-import { UsageError } from '../lab/options.js';
+import { UsageError } from './usage-error.js';
 
 export const DOCTOR_USAGE = `usage: gradlab doctor <spec.json> --data <source> [options]
 
