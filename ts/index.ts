@@ -42,3 +42,5 @@ export { parseCsv, type CsvOptions, type CsvTable } from './data/formats/csv.js'
 export { parseNpy } from './data/formats/npy.js';
 export { parseNpz } from './data/formats/npz.js';
 export type { ParsedArray } from './data/formats/parsed-array.js';
+export { renderDoctorHtml, renderDoctorReport, DOCTOR_STYLE, type DoctorHtmlMeta } from './doctor/html.js';
+export type { DoctorReport, Finding, Histogram, LayerHealth, RemedyName, Trial, TrialMetrics, Verdict } from './doctor/report.js';

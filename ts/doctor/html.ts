@@ -63,15 +63,32 @@ function trialsSection(report: DoctorReport): string {
   ]);
   const best = report.trials.findIndex((trial) => trial.remedy === report.recommendation.remedy);
   const loss = dumbbells('Validation loss (lower is better)', 'loss', report.trials.map((t) => ({ name: t.remedy, before: t.before.loss, after: t.after.loss })), { log: false });
-  const ratio = dumbbells('Gradient ratio, largest/smallest layer (1 is balanced)', 'ratio', report.trials.map((t) => ({ name: t.remedy, before: t.before.gradientRatio, after: t.after.gradientRatio })), { log: true });
+  const ratio = dumbbells('Gradient ratio, largest/smallest (1 = balanced)', 'ratio', report.trials.map((t) => ({ name: t.remedy, before: t.before.gradientRatio, after: t.after.gradientRatio })), { log: true });
   return `<h2>Trials</h2>
 <p>Each remedy trained on the same data, seed and step budget as the original; grey is the original, the coloured dot the trial. Best first.</p>
 ${table(['remedy', 'validation loss', 'accuracy', 'gradient ratio', 'verdict', 'improvement'], rows, best)}
 <div class="plots"><figure>${loss}</figure><figure>${ratio}</figure></div>`;
 }
 
-/** The whole page; see the module documentation. */
-export function renderDoctorHtml(report: DoctorReport, meta: DoctorHtmlMeta): string {
+/** The report's stylesheet (scoped to `.gradlab-doctor`, so a page can embed the report). */
+export const DOCTOR_STYLE = `
+.gradlab-doctor { font-family: system-ui, sans-serif; color: #222; }
+.gradlab-doctor table { border-collapse: collapse; margin: 0.5em 0; font-variant-numeric: tabular-nums; }
+.gradlab-doctor th, .gradlab-doctor td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+.gradlab-doctor th:first-child, .gradlab-doctor td:first-child { text-align: left; }
+.gradlab-doctor tr.best td { background: #e8f5e9; font-weight: bold; }
+.gradlab-doctor .verdict { font-size: 1.4em; }
+.gradlab-doctor .note { color: #555; font-size: 0.9em; }
+.gradlab-doctor .plots { display: flex; flex-wrap: wrap; gap: 1em; }
+.gradlab-doctor figure { margin: 0; }
+.gradlab-doctor pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
+`;
+
+/**
+ * The report as an HTML fragment (a `<div class="gradlab-doctor">`): what the CLI's page and
+ * the lab's web page both show, styled by {@link DOCTOR_STYLE}.
+ */
+export function renderDoctorReport(report: DoctorReport): string {
   const findings =
     report.findings.length === 0
       ? '<p>No findings: every measurement is within its threshold.</p>'
@@ -93,23 +110,7 @@ export function renderDoctorHtml(report: DoctorReport, meta: DoctorHtmlMeta): st
     formatShare(l.saturatedFraction),
     formatShare(l.deadFraction),
   ]);
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>gradlab doctor: ${escapeXml(report.verdict)}</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0; font-variant-numeric: tabular-nums; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-tr.best td { background: #e8f5e9; font-weight: bold; }
-.verdict { font-size: 1.4em; }
-.note { color: #555; font-size: 0.9em; }
-.plots { display: flex; flex-wrap: wrap; gap: 1em; }
-figure { margin: 0; }
-pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
-</style></head>
-<body>
-<h1>gradlab doctor</h1>
-<p class="note">${escapeXml(meta.spec)} on ${escapeXml(meta.data)}, seed ${meta.seed}, ${escapeXml(meta.date)}.</p>
+  return `<div class="gradlab-doctor">
 <p class="verdict">Verdict: <b>${escapeXml(report.verdict)}</b></p>
 ${findings}
 <h2>Layers</h2>
@@ -121,6 +122,20 @@ ${table(['layer', 'kind', '‖∂C/∂b‖', '‖∂C/∂W‖', '‖ΔW‖/‖W�
 ${trialsSection(report)}
 <h2>Recommendation: ${escapeXml(report.recommendation.remedy)}</h2>
 <pre>${escapeXml(JSON.stringify(report.recommendation.spec, null, 2))}</pre>
+</div>`;
+}
+
+/** The whole self-contained page; see the module documentation. */
+export function renderDoctorHtml(report: DoctorReport, meta: DoctorHtmlMeta): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>gradlab doctor: ${escapeXml(report.verdict)}</title>
+<style>
+body { max-width: 1100px; margin: 2em auto; padding: 0 1em; font-family: system-ui, sans-serif; }
+${DOCTOR_STYLE}</style></head>
+<body>
+<h1>gradlab doctor</h1>
+<p class="note">${escapeXml(meta.spec)} on ${escapeXml(meta.data)}, seed ${meta.seed}, ${escapeXml(meta.date)}.</p>
+${renderDoctorReport(report)}
 </body></html>
 `;
 }
