@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { builtinDataset, loadDataFile, parseBuiltinSource, parseCsv, parseNpy, parseNpz, type DataTarget } from '../dist/ts/index.js';
+import { builtinDataset, dataTargetOf, loadDataFile, loadDataSource, parseBuiltinSource, parseCsv, parseNpy, parseNpz, type DataTarget } from '../dist/ts/index.js';
 import { errorOf, errorOfAsync } from './expect-error.js';
 
 const FIXTURES = new URL('./fixtures/data/', import.meta.url);
@@ -218,5 +218,22 @@ describe('built-in sources', () => {
     const first = await builtinDataset({ name: 'firstSymbol', size: 5 }, { input: [5, 4], output: [4], loss: 'softmaxCrossEntropy' }, 3);
     expect(first.y.data).toBeInstanceOf(Int32Array);
     expect((await errorOfAsync(() => builtinDataset({ name: 'adding', size: 5 }, { input: [10, 2], output: [1], loss: 'mse' }, 0))).code).toBe('ShapeMismatch');
+  });
+});
+
+describe('loadDataSource', () => {
+  const spec = { input: [4], layers: [{ type: 'dense' as const, units: 3 }], loss: 'softmaxCrossEntropy' as const };
+
+  it("takes the target from the spec's model and reads a built-in name or a file", async () => {
+    expect(await dataTargetOf(spec)).toEqual(classifier);
+    const data = await loadDataSource(spec, file('xy.safetensors'));
+    expect(Array.from(data.y.data)).toEqual(expected.y);
+    const sequences = await loadDataSource({ input: [3, 4], layers: [{ type: 'lstm', units: 2 }, { type: 'dense', units: 4 }], loss: 'softmaxCrossEntropy' }, 'firstSymbol:3', { seed: 2 });
+    expect(sequences.x.shape).toEqual([2048, 3, 4]);
+  });
+
+  it('refuses a name that is no built-in source, and a labels file beside a built-in one', async () => {
+    expect((await errorOfAsync(() => loadDataSource(spec, 'data.csv'))).arg).toBe('source');
+    expect((await errorOfAsync(() => loadDataSource(spec, 'mnist', { labels: file('y_plain.csv') }))).arg).toBe('options.labels');
   });
 });

@@ -44,3 +44,4 @@ export { parseNpz } from './data/formats/npz.js';
 export type { ParsedArray } from './data/formats/parsed-array.js';
 export { renderDoctorHtml, renderDoctorReport, DOCTOR_STYLE, type DoctorHtmlMeta } from './doctor/html.js';
 export type { DoctorReport, Finding, Histogram, LayerHealth, RemedyName, Trial, TrialMetrics, Verdict } from './doctor/report.js';
+export { loadDataSource, dataTargetOf, type DataSourceOptions } from './data/formats/source.js';

@@ -8,14 +8,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { GradlabError } from '../errors.js';
-import { builtinDataset, parseBuiltinSource } from '../data/formats/builtin.js';
-import type { DataTarget } from '../data/formats/dataset.js';
-import { loadDataFile, type DataFile } from '../data/formats/file.js';
+import { parseBuiltinSource } from '../data/formats/builtin.js';
+import type { DataFile } from '../data/formats/file.js';
+import { loadDataSource } from '../data/formats/source.js';
 import { renderDoctorHtml } from '../doctor/html.js';
 import type { DoctorReport } from '../doctor/report.js';
 import { prepareOutput } from './output-dir.js';
 import { UsageError } from './usage-error.js';
-import { createModel } from '../model.js';
 import { validateSpec, type ModelSpec } from '../spec.js';
 import type { Dataset } from '../training.js';
 import { init } from '../wasm.js';
@@ -57,25 +56,15 @@ async function readSpec(path: string): Promise<ModelSpec> {
   return validateSpec(json);
 }
 
-/** The spec's input, the model's output shape and the loss: what the data must fit. */
-async function targetOf(spec: ModelSpec): Promise<DataTarget> {
-  const model = await createModel(spec);
-  try {
-    return { input: spec.input, output: model.outputShape, loss: spec.loss };
-  } finally {
-    model.dispose();
-  }
-}
-
-async function loadData(args: DoctorArgs, target: DataTarget): Promise<Dataset> {
-  const builtin = parseBuiltinSource(args.data);
-  if (builtin !== undefined) {
+async function loadData(args: DoctorArgs, spec: ModelSpec): Promise<Dataset> {
+  const options = { labelColumn: args.labelColumn, seed: args.seed };
+  if (parseBuiltinSource(args.data) !== undefined) {
     if (args.labels !== undefined) throw new UsageError(`--labels goes with a data file, not the built-in source '${args.data}'`);
-    return builtinDataset(builtin, target, args.seed);
+    return loadDataSource(spec, args.data, options);
   }
   const file = async (path: string, flag: string): Promise<DataFile> => ({ name: basename(path), bytes: await readInput(path, flag) });
   const labels = args.labels === undefined ? undefined : await file(args.labels, '--labels');
-  return loadDataFile(await file(args.data, '--data'), target, { labels, labelColumn: args.labelColumn });
+  return loadDataSource(spec, await file(args.data, '--data'), { ...options, labels });
 }
 
 /** Progress on stderr: one redrawn line on a terminal, a line per finished run otherwise. */
@@ -110,7 +99,7 @@ export async function runDoctor(argv: readonly string[], environment: DoctorEnvi
     const dir = args.out === undefined ? undefined : await prepareOutput(args.out);
     await init();
     const spec = await readSpec(args.specPath);
-    const data = await loadData(args, await targetOf(spec));
+    const data = await loadData(args, spec);
     const progress = progressReporter(environment);
     let report: DoctorReport;
     try {
