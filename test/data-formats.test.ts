@@ -4,8 +4,9 @@
  * hostile or mismatched files, each a typed error naming what is wrong.
  */
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { builtinDataset, dataTargetOf, loadDataFile, loadDataSource, parseBuiltinSource, parseCsv, parseNpy, parseNpz, type DataTarget } from '../dist/ts/index.js';
+import { GradlabError, builtinDataset, dataTargetOf, loadDataFile, loadDataSource, parseBuiltinSource, parseCsv, parseNpy, parseNpz, type DataTarget } from '../dist/ts/index.js';
 import { errorOf, errorOfAsync } from './expect-error.js';
 
 const FIXTURES = new URL('./fixtures/data/', import.meta.url);
@@ -235,5 +236,32 @@ describe('loadDataSource', () => {
   it('refuses a name that is no built-in source, and a labels file beside a built-in one', async () => {
     expect((await errorOfAsync(() => loadDataSource(spec, 'data.csv'))).arg).toBe('source');
     expect((await errorOfAsync(() => loadDataSource(spec, 'mnist', { labels: file('y_plain.csv') }))).arg).toBe('options.labels');
+  });
+});
+
+describe('any damage to a file', () => {
+  const names = ['x_f4.npy', 'x_f8_big.npy', 'xy_stored.npz', 'xy_deflated.npz', 'xy.safetensors', 'xy_header.csv'];
+  const damage = fc.record({
+    name: fc.constantFrom(...names),
+    cut: fc.option(fc.nat(), { nil: undefined }),
+    flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 4 }),
+  });
+
+  it('loads, or throws a GradlabError: never another exception, never a non-finite value', async () => {
+    await fc.assert(
+      fc.asyncProperty(damage, async ({ name, cut, flips }) => {
+        const original = bytes(name);
+        const damaged = original.slice(0, cut === undefined ? original.length : cut % (original.length + 1));
+        for (const [at, mask] of flips) if (damaged.length > 0) damaged[at % damaged.length] ^= mask;
+        try {
+          const data = await loadDataFile({ name, bytes: damaged }, classifier);
+          expect(data.x.data.every(Number.isFinite)).toBe(true);
+          expect(data.y.data.every((v) => Number.isInteger(v) && v >= 0 && v < 3)).toBe(true);
+        } catch (error) {
+          expect(error).toBeInstanceOf(GradlabError);
+        }
+      }),
+      { numRuns: 400, seed: 14 },
+    );
   });
 });
