@@ -31,7 +31,7 @@ const layer = (name: string, scale: number): LayerHealth => ({
 const report: DoctorReport = {
   verdict: 'vanishing',
   findings: [{ kind: 'vanishing', layer: 'h1', measured: { ratio: 117 }, threshold: { ratio: 10 }, message: 'h1 learns <117×> slower' }],
-  layers: [layer('h1', 1), layer('out', 117)],
+  layers: [layer('h1', 1), { ...layer('out', 117), timeGradNorms: [1e-6, 0.25] }],
   trials: [
     { remedy: 'relu', spec, before: { loss: 1.1, accuracy: 0.3, gradientRatio: 117, verdict: 'vanishing' }, after: { loss: 0.6, accuracy: 0.8, gradientRatio: 1.4, verdict: 'healthy' }, improvement: 0.9 },
     { remedy: 'l2', spec, before: { loss: 1.1, accuracy: 0.3, gradientRatio: 117, verdict: 'vanishing' }, after: { loss: 1.2, accuracy: 0.25, gradientRatio: 120, verdict: 'vanishing' }, improvement: -0.1 },
@@ -87,6 +87,7 @@ describe('gradlab doctor', () => {
     expect(npy.stdout).toMatch(/^verdict: vanishing/);
     expect(npy.stdout).toMatch(/relu +1\.1 → 0\.6 +30% → 80% +117 → 1\.4 +healthy +0\.9/);
     expect(npy.stdout).toMatch(/recommendation: relu\n$/);
+    expect(npy.stdout).toContain('out: ‖∂L/∂h_t‖ from t = 0 to 1: 1.00e-6 … 0.25');
     const csvText = 'label,a,b,c,d\n1,0,0,0,0\n0,1,1,1,1\n';
     const csv = join(await mkdtemp(join(tmpdir(), 'gradlab-doctor-')), 'first.csv');
     await writeFile(csv, csvText);
@@ -106,7 +107,8 @@ describe('gradlab doctor', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
     expect(html).toContain('Verdict: <b>vanishing</b>');
     expect(html).toContain('h1 learns &lt;117×&gt; slower'); // escaped
-    expect(html.match(/<svg /g)).toHaveLength(6); // history, three histogram kinds, two trial charts
+    expect(html.match(/<svg /g)).toHaveLength(7); // history, ‖∂L/∂h_t‖, three histogram kinds, two trial charts
+    expect(html).toContain('‖∂L/∂h_t‖ through time');
     expect(html.match(/<polygon /g)).toHaveLength(6); // two layers × three histogram kinds
     expect(html).toContain('<tr class="best"><td>relu</td>');
   });

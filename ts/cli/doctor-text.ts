@@ -50,6 +50,11 @@ export function renderDoctorText(report: DoctorReport): string {
       ]),
     ),
   );
+  for (const layer of report.layers) {
+    const norms = layer.timeGradNorms;
+    if (norms === undefined || norms.length === 0) continue;
+    out.push(`  ${layer.name}: ‖∂L/∂h_t‖ from t = 0 to ${norms.length - 1}: ${formatNumber(norms[0])} … ${formatNumber(norms[norms.length - 1])}`);
+  }
   if (report.trials.length > 0) {
     out.push('', 'trials (best first; before → after, same data, seed and budget):');
     out.push(...columns(['remedy', 'validation loss', 'accuracy', 'gradient ratio', 'verdict', 'improvement'], report.trials.map(trialRow)));
