@@ -1,7 +1,8 @@
 //! A layer that only applies an activation (`{ type: 'activation' }` in the spec).
 
-use super::activation::{Activation, ActivationFn};
-use super::health::Signals;
+use super::activation::Activation;
+use super::activation_fn::ActivationFn;
+use super::layer::Signals;
 use super::layer::{example_count, Layer, Mode, Param};
 use crate::error::Result;
 use crate::size::Count;

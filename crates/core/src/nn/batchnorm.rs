@@ -13,7 +13,7 @@
 //! variance, output) and writes y once; backward reads ∂L/∂y and x twice and writes ∂L/∂x once.
 
 use super::activation::Activation;
-use super::health::Signals;
+use super::layer::Signals;
 use super::layer::{example_len, Buffer, Layer, Mode, Param, Role};
 use crate::error::{Error, Result};
 use crate::kernels::lanes::{zip_lanes, F32x4};

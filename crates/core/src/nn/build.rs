@@ -3,7 +3,8 @@
 //! `name`, or its index path (`0`, `3.1`). Only what depends on the shapes flowing between
 //! layers is checked here, and every size is bounded on the way (see [`crate::limits`]).
 
-use super::activation::{Activation, ActivationFn};
+use super::activation::Activation;
+use super::activation_fn::ActivationFn;
 use super::activation_layer::ActivationLayer;
 use super::batchnorm::BatchNorm;
 use super::dense::Dense;

@@ -1,8 +1,9 @@
 //! Fully connected layer `y = f(x·Wᵀ + b)` with PyTorch's layout: weight [out, in], bias [out].
 //! On sequence inputs [time, in] it applies to every time step.
 
-use super::activation::{Activation, ActivationFn};
-use super::health::Signals;
+use super::activation::Activation;
+use super::activation_fn::ActivationFn;
+use super::layer::Signals;
 use super::init::{self, Init};
 use super::layer::{example_count, Layer, Mode, Param, Role};
 use crate::error::Result;

@@ -90,17 +90,6 @@ impl Histogram {
     }
 }
 
-/// What a layer's last forward pass holds for the measurements.
-pub struct Signals<'a> {
-    /// The nonlinearity that made `output` from `pre_activation`; `None` where it is not one
-    /// activation (an LSTM's gates), so neither saturation nor dead units are measured.
-    pub activation: Option<Activation>,
-    pub pre_activation: &'a [f32],
-    pub output: &'a [f32],
-    /// Units per row of `output` (its last axis).
-    pub units: usize,
-}
-
 /// One layer's measurements on the last batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerHealth {
@@ -168,19 +157,19 @@ impl LayerHealth {
 /// `input`, replacing the contents of `records`, in forward order.
 pub fn measure(body: &mut Sequential, input: &[f32], records: &mut Vec<LayerHealth>) {
     records.clear();
-    walk(body, input, records);
+    let (layers, outputs) = body.layers_and_outputs();
+    walk(layers, outputs, input, records);
 }
 
-fn walk(body: &mut Sequential, input: &[f32], records: &mut Vec<LayerHealth>) {
-    let (layers, outputs) = body.layers_and_outputs();
+fn walk(layers: &mut [Box<dyn Layer>], outputs: &[Vec<f32>], input: &[f32], records: &mut Vec<LayerHealth>) {
     // The record a following activation layer may still complete: the last one, when it was
     // made by the previous layer of this chain and has no nonlinearity of its own.
     let mut open: Option<usize> = None;
     for (i, layer) in layers.iter_mut().enumerate() {
         let layer_input: &[f32] = if i == 0 { input } else { &outputs[i - 1] };
         let layer_output: &[f32] = &outputs[i];
-        if let Some(nested) = layer.body_mut() {
-            walk(nested, layer_input, records);
+        if let Some((nested, nested_outputs)) = layer.nested_chain() {
+            walk(nested, nested_outputs, layer_input, records);
             open = None;
             continue;
         }

@@ -1,7 +1,6 @@
 //! What every layer is: a forward map over a batch, its backward map, and its parameters.
 
-use super::health::Signals;
-use super::sequential::Sequential;
+use super::activation::Activation;
 use crate::error::Result;
 use crate::size::{self, Count};
 
@@ -111,9 +110,9 @@ pub trait Layer {
         &mut []
     }
 
-    /// The chain nested inside this layer (a residual block's body), for the health
-    /// measurements, which need its layers' outputs too.
-    fn body_mut(&mut self) -> Option<&mut Sequential> {
+    /// The chain nested inside this layer (a residual block's body) as its layers and their
+    /// last outputs, for the health measurements.
+    fn nested_chain(&mut self) -> Option<(&mut [Box<dyn Layer>], &[Vec<f32>])> {
         None
     }
 
@@ -133,4 +132,15 @@ pub fn example_len(dims: &[usize]) -> usize {
 /// [`example_len`] as a checked [`Count`], for bounding sizes that are not yet known to fit.
 pub fn example_count(dims: &[usize]) -> Count {
     Count::product(dims)
+}
+
+/// What a layer's last forward pass holds for the health measurements ([`super::health`]).
+pub struct Signals<'a> {
+    /// The nonlinearity that made `output` from `pre_activation`; `None` where it is not one
+    /// activation (an LSTM's gates), so neither saturation nor dead units are measured.
+    pub activation: Option<Activation>,
+    pub pre_activation: &'a [f32],
+    pub output: &'a [f32],
+    /// Units per row of `output` (its last axis).
+    pub units: usize,
 }

@@ -2,6 +2,7 @@
 //! model that runs whole training steps.
 
 pub mod activation;
+pub mod activation_fn;
 pub mod activation_layer;
 pub mod batchnorm;
 pub mod build;

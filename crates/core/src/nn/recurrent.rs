@@ -12,7 +12,7 @@
 //! U(−1/√H, 1/√H).
 
 use super::activation::Activation;
-use super::health::Signals;
+use super::layer::Signals;
 use super::init::uniform_values;
 use super::layer::{Layer, Mode, Param, Role};
 use crate::error::Result;
