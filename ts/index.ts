@@ -40,3 +40,13 @@ export { exportOnnx, exportOnnxFromStateDict, ONNX_OPSET, ONNX_INPUT, ONNX_OUTPU
 export { exportTorch, type ExportTorchOptions, type TorchExport } from './export/torch.js';
 export type { LayerMeasurements, HealthHistogram } from './model/model.js';
 export { diagnose, type DiagnoseOptions, type DiagnoseProgress } from './doctor/diagnose.js';
+export { loadDataFile, formatOf, DATA_FORMATS, type DataFile, type DataFileOptions, type DataFormat } from './data/formats/file.js';
+export { builtinDataset, parseBuiltinSource, type BuiltinSource } from './data/formats/builtin.js';
+export { toDataset, type DataTarget } from './data/formats/dataset.js';
+export { parseCsv, type CsvOptions, type CsvTable } from './data/formats/csv.js';
+export { parseNpy } from './data/formats/npy.js';
+export { parseNpz } from './data/formats/npz.js';
+export type { ParsedArray } from './data/formats/parsed-array.js';
+export { loadDataSource, dataTargetOf, type DataSourceOptions } from './data/formats/source.js';
+export { renderDoctorHtml, renderDoctorReport, DOCTOR_STYLE, type DoctorHtmlMeta } from './doctor/html.js';
+export type { DoctorReport, Finding, Histogram, LayerHealth, RemedyName, Trial, TrialMetrics, Verdict } from './doctor/report.js';
