@@ -11,6 +11,7 @@ import { createTrainer, type CreateTrainerOptions } from '../trainer/trainer.js'
 import type { ModelSpec } from '../model/spec.js';
 import type { Core } from '../runtime/wasm.js';
 import type { LayerHealth } from './report.js';
+import { StepPlan } from '../model/step-plan.js';
 
 /** How a run trains: the same for the original and every trial. */
 export interface Budget {
@@ -75,7 +76,7 @@ export async function measuredRun(
   try {
     if (state) await trainer.loadStateDict(state);
     const rows = data.train.x.shape[0];
-    const stepsPerEpoch = Math.ceil(rows / budget.batchSize);
+    const { stepsPerEpoch } = new StepPlan(rows, budget.batchSize);
     const every = Math.max(1, Math.floor(budget.steps / budget.historyPoints));
     const history = new Map<string, number[]>();
     const stop = new AbortController();
