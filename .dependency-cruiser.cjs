@@ -3,27 +3,28 @@
  * `npm run check:imports`). No cycles, and no arrow from a lower folder of ts/
  * to a higher one:
  *
- *   runtime ← eager ← model ← { data, trainer } ← doctor ← cli        index.ts imports them all
+ *   runtime ← eager ← model ← { data, trainer, export } ← doctor ← cli        index.ts imports them all
  *
  * workers/ (the worker entry) may import ts/, ts/ never imports workers/ or lab/, and the lab
  * imports gradlab only through its package name (the public barrel, dist/ts/index).
  */
-const LIBRARY = ['runtime', 'eager', 'model', 'data', 'trainer', 'doctor', 'cli'];
+const LIBRARY = ['runtime', 'eager', 'model', 'data', 'trainer', 'export', 'doctor', 'cli'];
 
 /** What each folder of ts/ may not import: every folder at its level or above, and the barrel. */
 const ABOVE = {
-  runtime: ['eager', 'model', 'data', 'trainer', 'doctor', 'cli'],
-  eager: ['model', 'data', 'trainer', 'doctor', 'cli'],
-  model: ['data', 'trainer', 'doctor', 'cli'],
-  data: ['trainer', 'doctor', 'cli'],
-  trainer: ['data', 'doctor', 'cli'],
+  runtime: ['eager', 'model', 'data', 'trainer', 'export', 'doctor', 'cli'],
+  eager: ['model', 'data', 'trainer', 'export', 'doctor', 'cli'],
+  model: ['data', 'trainer', 'export', 'doctor', 'cli'],
+  data: ['trainer', 'export', 'doctor', 'cli'],
+  trainer: ['data', 'export', 'doctor', 'cli'],
+  export: ['data', 'trainer', 'doctor', 'cli'],
   doctor: ['cli'],
   cli: [],
 };
 
 const layerRules = LIBRARY.map((folder) => ({
   name: `${folder}-imports-only-lower-folders`,
-  comment: `ts/${folder} may import only the folders below it (runtime ← eager ← model ← { data, trainer } ← doctor ← cli), never the barrel`,
+  comment: `ts/${folder} may import only the folders below it (runtime ← eager ← model ← { data, trainer, export } ← doctor ← cli), never the barrel`,
   severity: 'error',
   from: { path: `^ts/${folder}/` },
   to: { path: ABOVE[folder].length > 0 ? [`^ts/(${ABOVE[folder].join('|')})/`, '^ts/index\\.ts$'] : '^ts/index\\.ts$' },

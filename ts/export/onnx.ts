@@ -9,7 +9,8 @@
  * 256 MiB) keeps every model far below protobuf's 2 GiB, past which ONNX needs external data.
  */
 import { describe, invalidArgument } from '../runtime/errors.js';
-import { Model, createModel, type TensorLike } from '../model/model.js';
+import { Model, createModel } from '../model/model.js';
+import type { TensorLike } from '../model/types.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { WasmSource } from '../runtime/wasm.js';
 import { ONNX_OPSET, OnnxGraph } from './onnx/graph.js';

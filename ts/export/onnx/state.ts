@@ -3,7 +3,7 @@
  * whose entries it looks up by PyTorch name and shape.
  */
 import { GradlabError, invalidArgument, shapeMismatch, shapeString } from '../../runtime/errors.js';
-import type { StateDict, TensorData } from '../../model/model.js';
+import type { StateDict, TensorData } from '../../model/types.js';
 import type { OnnxGraph } from './graph.js';
 
 export const EXPORT_OP = 'exportOnnx';
