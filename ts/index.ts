@@ -26,7 +26,7 @@ export type {
   TensorData,
   TensorLike,
 } from './model/types.js';
-export { encodeSafetensors, decodeSafetensors, safetensorsMetadata } from './model/safetensors.js';
+export { encodeSafetensors, decodeSafetensors, safetensorsMetadata, toSafetensors, fromSafetensors } from './model/safetensors.js';
 export { addingProblem, firstSymbolTask, addingAccuracy, type AddingProblemOptions, type FirstSymbolOptions, type RegressionTask, type ClassificationTask } from './data/tasks.js';
 export { fit, evaluate, type FitOptions, type TrainableModel } from './model/training.js';
 export { Tensor, tensor, scope, keep, numTensors, type TensorOptions, type TensorValues, type NestedArray } from './eager/tensor.js';
@@ -37,3 +37,16 @@ export { createTrainer, Trainer, type CreateTrainerOptions, type TrainerFitOptio
 export { capabilities, type Capabilities } from './runtime/capabilities.js';
 export type { CreateWorker, TrainerWorkerHandle } from './trainer/endpoint.js';
 export { exportOnnx, exportOnnxFromStateDict, ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from './export/onnx.js';
+export { exportTorch, type ExportTorchOptions, type TorchExport } from './export/torch.js';
+export type { LayerMeasurements, HealthHistogram } from './model/model.js';
+export { diagnose, type DiagnoseOptions, type DiagnoseProgress } from './doctor/diagnose.js';
+export { loadDataFile, formatOf, DATA_FORMATS, type DataFile, type DataFileOptions, type DataFormat } from './data/formats/file.js';
+export { builtinDataset, parseBuiltinSource, type BuiltinSource } from './data/formats/builtin.js';
+export { toDataset, type DataTarget } from './data/formats/dataset.js';
+export { parseCsv, type CsvOptions, type CsvTable } from './data/formats/csv.js';
+export { parseNpy } from './data/formats/npy.js';
+export { parseNpz } from './data/formats/npz.js';
+export type { ParsedArray } from './data/formats/parsed-array.js';
+export { loadDataSource, dataTargetOf, type DataSourceOptions } from './data/formats/source.js';
+export { renderDoctorHtml, renderDoctorReport, DOCTOR_STYLE, type DoctorHtmlMeta } from './doctor/html.js';
+export type { DoctorReport, Finding, Histogram, LayerHealth, RemedyName, Trial, TrialMetrics, Verdict } from './doctor/report.js';

@@ -10,6 +10,45 @@ import type { Dataset, EvaluateResult, GradientsResult, History, LayerDiagnostic
 import { core as loadedCore, init as initWasm, type Core, type WasmSource } from '../runtime/wasm.js';
 import type { Batch, ModelCore, StepOutcome } from '../../pkg/gradlab.js';
 
+/** Fixed-bin counts over `[min, max]` (over log10|v| when `log`); see crates/core/src/nn/health.rs. */
+export interface HealthHistogram {
+  min: number;
+  max: number;
+  log: boolean;
+  /** Out-of-range values count in the first or last bin. */
+  counts: number[];
+  /** Left out: non-finite values, and zeros on a log scale. */
+  excluded: number;
+}
+
+/**
+ * One layer's health measurements on the last batch (see {@link Model.setHealthMeasurement}).
+ * A layer's pre-activation is what enters its nonlinearity: a dense layer's `x·Wᵀ + b`, a
+ * BatchNorm's output, a recurrent layer's z_t; an activation layer right after an identity
+ * layer is measured as that layer's nonlinearity.
+ */
+export interface LayerMeasurements {
+  /** As in {@link Model.diagnostics}. */
+  name: string;
+  kind: string;
+  /** The nonlinearity measured (`null` for an LSTM's gates). */
+  activation: string | null;
+  preActivationMean: number;
+  /** Biased (population) standard deviation. */
+  preActivationStd: number;
+  /** Share of sigmoid/tanh outputs within 0.01 of a bound; `null` for other activations. */
+  saturatedFraction: number | null;
+  /** Share of ReLU units whose output is 0 for every row of the batch; `null` otherwise. */
+  deadFraction: number | null;
+  /** Activations and pre-activations: linear bins over their range; gradients: log10|∂C/∂W| over fixed decades. */
+  histograms: { activations: HealthHistogram; preActivations: HealthHistogram; gradients: HealthHistogram };
+}
+
+/** Values per histogram in the core's layout before its counts: min, max, log, excluded. */
+const HISTOGRAM_FIXED_VALUES = 4;
+/** Values per layer before its histograms: mean, std, saturated, dead. */
+const HEALTH_FIXED_VALUES = 4;
+
 export interface CreateModelOptions {
   /** Seed for the initial weights (and `fit`'s default shuffling); default 0. */
   seed?: number;
@@ -265,6 +304,45 @@ export class Model {
       if (steps > 0) layer.timeGradNorms = Array.from(values.subarray(start, start + steps));
       offset = start + steps;
       return layer;
+    });
+  }
+
+  /**
+   * Takes the health measurements in every later `gradients` and `trainStep` (and so `fit`),
+   * inside the same WASM call as the step, from the values its forward and backward passes
+   * hold; read them with {@link health}. Off by default; off forgets the last ones.
+   */
+  setHealthMeasurement(on: boolean): void {
+    this.live('setHealthMeasurement').setHealthMeasurement(on === true);
+  }
+
+  /** The health measurements of the last `gradients` or `trainStep` with them on (empty before). */
+  health(): LayerMeasurements[] {
+    const report = this.live('health').health();
+    let description: { bins: number; layers: { name: string; kind: string; activation: string | null }[] };
+    let values: Float64Array;
+    try {
+      description = JSON.parse(report.layers) as typeof description;
+      values = report.values;
+    } finally {
+      report.free();
+    }
+    const { bins } = description;
+    let offset = 0;
+    const histogram = (): HealthHistogram => {
+      const [min, max, log, excluded] = values.subarray(offset, offset + HISTOGRAM_FIXED_VALUES);
+      const counts = Array.from(values.subarray(offset + HISTOGRAM_FIXED_VALUES, offset + HISTOGRAM_FIXED_VALUES + bins));
+      offset += HISTOGRAM_FIXED_VALUES + bins;
+      return { min, max, log: log === 1, counts, excluded };
+    };
+    const orNull = (v: number) => (Number.isNaN(v) ? null : v);
+    return description.layers.map(({ name, kind, activation }) => {
+      const [mean, std, saturated, dead] = values.subarray(offset, offset + HEALTH_FIXED_VALUES);
+      offset += HEALTH_FIXED_VALUES;
+      const activations = histogram();
+      const preActivations = histogram();
+      const gradients = histogram();
+      return { name, kind, activation, preActivationMean: mean, preActivationStd: std, saturatedFraction: orNull(saturated), deadFraction: orNull(dead), histograms: { activations, preActivations, gradients } };
     });
   }
 

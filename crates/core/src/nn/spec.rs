@@ -11,14 +11,15 @@
 
 use super::activation::Activation;
 use super::build::LayerConfig;
-use super::limits::MAX_UNITS;
 use super::init::Init;
 use super::loss::Loss;
 use super::model::ModelConfig;
 use super::optimizer::{Method, Optimizer, Schedule};
-use super::recurrent::{CellKind, RecurrentOptions};
+use super::recurrent::RecurrentOptions;
 use super::regularization::{Clip, Penalty};
 use crate::error::{js_number, Error, Result};
+use crate::limits::MAX_UNITS;
+use crate::recurrence::CellKind;
 use serde_json::{json, Map, Value};
 
 /// Residual blocks may nest this deep (JSON parsing itself stops at 128 levels).
