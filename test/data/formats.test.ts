@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GradlabError, builtinDataset, dataTargetOf, loadDataFile, loadDataSource, parseBuiltinSource, parseCsv, parseNpy, parseNpz, type DataTarget } from '../dist/ts/index.js';
-import { errorOf, errorOfAsync } from './expect-error.js';
+import { GradlabError, builtinDataset, dataTargetOf, loadDataFile, loadDataSource, parseBuiltinSource, parseCsv, parseNpy, parseNpz, type DataTarget } from '../../dist/ts/index.js';
+import { errorOf, errorOfAsync } from '../expect-error.js';
 
-const FIXTURES = new URL('./fixtures/data/', import.meta.url);
+const FIXTURES = new URL('../fixtures/data/', import.meta.url);
 const bytes = (name: string) => new Uint8Array(readFileSync(new URL(name, FIXTURES)));
 const file = (name: string) => ({ name, bytes: bytes(name) });
 const expected = JSON.parse(readFileSync(new URL('expected.json', FIXTURES), 'utf8')) as { x: number[]; y: number[]; x_u1: number[]; x_i2: number[] };

@@ -7,11 +7,11 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runDoctor, type DoctorEnvironment } from '../dist/ts/cli/doctor.js';
-import type { DoctorReport, Histogram, LayerHealth } from '../dist/ts/doctor/report.js';
-import type { Dataset, ModelSpec } from '../dist/ts/index.js';
+import { runDoctor, type DoctorEnvironment } from '../../dist/ts/cli/doctor.js';
+import type { DoctorReport, Histogram, LayerHealth } from '../../dist/ts/doctor/report.js';
+import type { Dataset, ModelSpec } from '../../dist/ts/index.js';
 
-const FIXTURES = new URL('./fixtures/data/', import.meta.url).pathname;
+const FIXTURES = new URL('../fixtures/data/', import.meta.url).pathname;
 const spec: ModelSpec = { input: [4], layers: [{ type: 'dense', units: 5, activation: 'sigmoid', name: 'h1' }, { type: 'dense', units: 3, name: 'out' }], loss: 'softmaxCrossEntropy' };
 
 const histogram = (log: boolean): Histogram => ({ min: log ? -6 : -1, max: log ? 0 : 1, log, counts: [1, 4, 9, 4, 1], excluded: log ? 2 : 0 });
