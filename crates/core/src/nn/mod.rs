@@ -6,6 +6,7 @@ pub mod activation_layer;
 pub mod batchnorm;
 pub mod build;
 pub mod dense;
+pub mod health;
 pub mod init;
 pub mod layer;
 pub mod loss;

@@ -11,6 +11,8 @@
 //! `bias_ih` [G], `bias_hh` [G] (G = H for the RNN, 4H for the LSTM), all drawn from
 //! U(−1/√H, 1/√H).
 
+use super::activation::Activation;
+use super::health::Signals;
 use super::init::uniform_values;
 use super::layer::{Layer, Mode, Param, Role};
 use crate::error::Result;
@@ -143,11 +145,20 @@ impl Layer for Recurrent {
         self.unroll.backward(&weights, input, batch, InitialState::default(), &self.trace, upstream, start, &mut self.scratch, params, outputs);
     }
 
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         visit(&mut self.weight_ih);
         visit(&mut self.weight_hh);
         visit(&mut self.bias_ih);
         visit(&mut self.bias_hh);
+    }
+
+    /// Every step's z_t and h_t; an RNN's h_t = tanh(z_t), an LSTM's mixes its gates.
+    fn signals<'a>(&'a self, _input: &'a [f32], _output: &'a [f32]) -> Option<Signals<'a>> {
+        let activation = match self.unroll.cell {
+            CellKind::Rnn => Some(Activation::Tanh),
+            CellKind::Lstm => None,
+        };
+        Some(Signals { activation, pre_activation: self.trace.pre_activations(), output: self.trace.hidden(), units: self.unroll.units })
     }
 
     fn time_grad_norms(&self) -> Option<&[f32]> {

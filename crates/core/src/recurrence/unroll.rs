@@ -103,6 +103,11 @@ impl Trace {
         &self.hidden
     }
 
+    /// Every step's pre-activations z_t: [B, T, G].
+    pub fn pre_activations(&self) -> &[f32] {
+        &self.pre
+    }
+
     /// Every step's cell state c_t: [B, T, H] (LSTM; empty for the RNN).
     pub fn cells(&self) -> &[f32] {
         &self.cells
