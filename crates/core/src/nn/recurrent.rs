@@ -83,9 +83,11 @@ impl Recurrent {
         }
         let output_dims = if return_sequences { vec![steps, units] } else { vec![units] };
         let time_grad_norms = size::zeros("createModel", &name, steps)?;
+        let unroll = Unroll { cell, steps, input_features, units };
+        let scratch = Scratch::new("createModel", unroll)?;
         Ok(Recurrent {
             name,
-            unroll: Unroll { cell, steps, input_features, units },
+            unroll,
             return_sequences,
             bptt_steps,
             output_dims,
@@ -94,7 +96,7 @@ impl Recurrent {
             bias_ih,
             bias_hh,
             trace: Trace::default(),
-            scratch: Scratch::default(),
+            scratch,
             time_grad_norms,
         })
     }
@@ -123,7 +125,7 @@ impl Layer for Recurrent {
 
     fn forward(&mut self, input: &[f32], batch: usize, _mode: Mode, output: &mut [f32]) {
         let weights = Weights { weight_ih: &self.weight_ih.value, weight_hh: &self.weight_hh.value, bias_ih: &self.bias_ih.value, bias_hh: &self.bias_hh.value };
-        self.unroll.forward(&weights, input, batch, InitialState::default(), &mut self.trace);
+        self.unroll.forward(&weights, input, batch, InitialState::default(), &mut self.trace, &mut self.scratch);
         if self.return_sequences {
             output.copy_from_slice(self.trace.hidden());
         } else {

@@ -76,7 +76,7 @@ pub fn recurrent(
     let weights = Weights { weight_ih: weight_ih.data(), weight_hh: weight_hh.data(), bias_ih: bias_ih.data(), bias_hh: bias_hh.data() };
     let initial = InitialState { hidden: h0.as_ref().map(|h| h.data()), cell: c0.as_ref().map(|c| c.data()) };
     let mut trace = Trace::default();
-    unroll.forward(&weights, input.data(), batch, initial, &mut trace);
+    unroll.forward(&weights, input.data(), batch, initial, &mut trace, &mut Scratch::new(op, unroll)?);
     let packed = pack(op, unroll, batch, &trace)?;
     let packed_steps = packed.shape()[1];
 
@@ -235,7 +235,7 @@ impl Backward for RecurrentBackward {
             initial_cell: grad_c0.as_mut().map(Tensor::data_mut),
             time_norms: None,
         };
-        let mut scratch = Scratch::default();
+        let mut scratch = Scratch::new(op, unroll)?;
         unroll.backward(&weights, self.input.data(), batch, initial, &self.trace, upstream, 0, &mut scratch, params, outputs);
 
         let mut grads = vec![grad_x, grad_weight_ih, grad_weight_hh, grad_bias_ih, grad_bias_hh];
