@@ -1,5 +1,7 @@
 //! What every layer is: a forward map over a batch, its backward map, and its parameters.
 
+use super::health::Signals;
+use super::sequential::Sequential;
 use crate::error::Result;
 use crate::size::{self, Count};
 
@@ -107,6 +109,18 @@ pub trait Layer {
     /// Diagnostics walk them to report every layer that owns parameters.
     fn sublayers_mut(&mut self) -> &mut [Box<dyn Layer>] {
         &mut []
+    }
+
+    /// The chain nested inside this layer (a residual block's body), for the health
+    /// measurements, which need its layers' outputs too.
+    fn body_mut(&mut self) -> Option<&mut Sequential> {
+        None
+    }
+
+    /// What the last forward pass (from `input` to `output`) holds for the health
+    /// measurements (see [`super::health`]); `None` for layers that apply no map worth measuring.
+    fn signals<'a>(&'a self, _input: &'a [f32], _output: &'a [f32]) -> Option<Signals<'a>> {
+        None
     }
 }
 

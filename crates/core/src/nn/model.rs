@@ -3,14 +3,15 @@
 //! update in one call.
 
 use super::build::{Builder, LayerConfig};
+use super::health::{self, LayerHealth};
 use super::layer::{example_count, example_len, Buffer, Layer, Mode, Param, Role};
-use super::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN};
 use super::loss::{Loss, Target};
 use super::optimizer::Optimizer;
 use super::regularization::{global_grad_norm, Clip, Penalty};
 use super::sequential::Sequential;
 use crate::error::{shape_str, Error, Result};
 use crate::kernels::vector;
+use crate::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN};
 use crate::rng::Rng;
 use crate::size::{self, Count};
 
@@ -95,6 +96,9 @@ pub struct Model {
     /// they are still to be put back (not after an evaluation pass or an applied step).
     buffers_before: Vec<Vec<f32>>,
     buffers_saved: bool,
+    /// Whether every backward pass also takes the health measurements, and the last ones.
+    measure_health: bool,
+    health: Vec<LayerHealth>,
 }
 
 const MAX_INPUT_RANK: usize = 2;
@@ -124,6 +128,8 @@ impl Model {
             prepared_batch: 0,
             buffers_before: Vec::new(),
             buffers_saved: false,
+            measure_health: false,
+            health: Vec::new(),
         };
         model.entries = model.collect_entries()?;
         model.optimizer.allocate(&model.body.params_mut())?;
@@ -160,10 +166,6 @@ impl Model {
 
     pub fn set_training(&mut self, training: bool) {
         self.mode = if training { Mode::Train } else { Mode::Eval };
-    }
-
-    pub fn is_training(&self) -> bool {
-        self.mode == Mode::Train
     }
 
     pub fn optimizer_mut(&mut self) -> &mut Optimizer {
@@ -237,6 +239,9 @@ impl Model {
         let mut params = self.params_mut();
         let penalty_value = penalty.apply(&mut params);
         let grad_norm = global_grad_norm(&params);
+        if self.measure_health {
+            health::measure(&mut self.body, x, &mut self.health);
+        }
         Ok(LossReport { loss: data_loss + penalty_value, data_loss, penalty: penalty_value, grad_norm })
     }
 
@@ -444,6 +449,24 @@ impl Model {
         "loss".to_string()
     }
 
+    /// Turns the health measurements of every later backward pass on or off (off forgets the last ones).
+    pub fn set_health_measurement(&mut self, on: bool) {
+        self.measure_health = on;
+        if !on {
+            self.health.clear();
+        }
+    }
+
+    pub fn measures_health(&self) -> bool {
+        self.measure_health
+    }
+
+    /// The health measurements of the last backward pass (see [`health`]), in forward order;
+    /// empty before the first pass with measurements on.
+    pub fn health(&self) -> &[LayerHealth] {
+        &self.health
+    }
+
     /// Diagnostics for every layer that owns parameters, in forward order.
     pub fn layer_stats(&mut self) -> Vec<LayerStats> {
         let mut leaves: Vec<&mut dyn Layer> = Vec::new();
@@ -510,11 +533,6 @@ impl Model {
             });
         }
         result.ok_or_else(|| Error::state(op, format!("state entry '{}' vanished", entry.name)))
-    }
-
-    /// Recurrent layers' ∂L/∂h_t norms are in [`Model::layer_stats`]; this is the loss kind.
-    pub fn loss(&self) -> Loss {
-        self.loss
     }
 }
 

@@ -68,4 +68,8 @@ impl Layer for Residual {
     fn sublayers_mut(&mut self) -> &mut [Box<dyn Layer>] {
         &mut self.body.layers
     }
+
+    fn body_mut(&mut self) -> Option<&mut Sequential> {
+        Some(&mut self.body)
+    }
 }

@@ -54,6 +54,11 @@ impl Sequential {
         &self.outputs
     }
 
+    /// The layers, and their outputs of the last forward pass, borrowed apart.
+    pub fn layers_and_outputs(&mut self) -> (&mut [Box<dyn Layer>], &[Vec<f32>]) {
+        (&mut self.layers, &self.outputs)
+    }
+
     /// Runs every layer in turn; read the result with [`Sequential::output`].
     pub fn forward(&mut self, input: &[f32], batch: usize, mode: Mode) {
         for i in 0..self.layers.len() {
