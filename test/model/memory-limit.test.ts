@@ -6,7 +6,7 @@
  * model with exactly the results it had before the memory filled up.
  */
 import { describe, expect, it } from 'vitest';
-import { GradlabError, createModel, init, numModels, numTensors, tensor, type Model, type ModelSpec, type Tensor } from '../dist/ts/index.js';
+import { GradlabError, createModel, init, numModels, numTensors, tensor, type Model, type ModelSpec, type Tensor } from '../../dist/ts/index.js';
 
 const GIB = 2 ** 30;
 /** WebAssembly's 32-bit address space: 65536 pages of 64 KiB. */
