@@ -5,10 +5,10 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GradlabError } from '../errors.js';
+import { GradlabError } from '../runtime/errors.js';
 import { exportTorch } from '../export/torch.js';
-import { decodeSafetensors } from '../safetensors.js';
-import type { ModelSpec } from '../spec.js';
+import { decodeSafetensors } from '../model/safetensors.js';
+import type { ModelSpec } from '../model/spec.js';
 
 export const EXPORT_USAGE = `usage: gradlab export torch <spec.json> --out DIR [--weights FILE.safetensors]
 

@@ -5,10 +5,10 @@
  * `train.py` (DistributedDataParallel under `torchrun`), so a model that outgrows one machine
  * trains on many and comes back with `loadStateDict(fromSafetensors(bytes))`.
  */
-import { GradlabError } from '../errors.js';
-import { createModel, type Model, type TensorLike } from '../model.js';
-import { validateSpec, type Activation, type Init, type LayerSpec, type ModelSpec, type OptimizerSpec } from '../spec.js';
-import { init } from '../wasm.js';
+import { GradlabError } from '../runtime/errors.js';
+import { createModel, type Model, type TensorLike } from '../model/model.js';
+import { validateSpec, type Activation, type Init, type LayerSpec, type ModelSpec, type OptimizerSpec } from '../model/spec.js';
+import { init } from '../runtime/wasm.js';
 import { pyFloat, pyNumber, pyOptional, pyString } from './python.js';
 import { TORCH_FILES } from './torch-files.js';
 import { TORCH_LAYERS } from './torch-layers.js';
