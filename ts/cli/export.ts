@@ -11,10 +11,12 @@ import { decodeSafetensors } from '../model/safetensors.js';
 import type { ModelSpec } from '../model/spec.js';
 
 export const EXPORT_USAGE = `usage: gradlab export torch <spec.json> --out DIR [--weights FILE.safetensors]
+       gradlab export onnx <spec.json> --weights FILE.safetensors --out MODEL.onnx
 
   torch   DIR/model.py (the network as a torch.nn.Module, gradlab's loss, optimiser, clipping
           and L1/L2), DIR/train.py (DistributedDataParallel under torchrun), DIR/spec.json, and
-          with --weights, DIR/weights.safetensors (train.py starts from it)`;
+          with --weights, DIR/weights.safetensors (train.py starts from it)
+  onnx    the model with those weights as an ONNX file for inference (input x, output y)`;
 
 /** A command line that does not say what to do; `run` prints it with the usage (exit code 2). */
 class UsageError extends Error {}
@@ -67,6 +69,7 @@ async function exportTorchFiles({ specPath, out, weights }: TorchArgs): Promise<
  */
 export async function run(argv: string[]): Promise<number> {
   const [format, ...rest] = argv;
+  if (format === 'onnx') return (await import('./export-onnx.js')).run(rest);
   if (format === '--help' || format === '-h' || rest.includes('--help')) {
     process.stdout.write(`${EXPORT_USAGE}\n`);
     return 0;
@@ -76,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
       await exportTorchFiles(parseTorchArgs(rest));
       return 0;
     }
-    throw new UsageError(format === undefined ? 'which format? (torch)' : `unknown format ${format}`);
+    throw new UsageError(format === undefined ? 'which format? (torch or onnx)' : `unknown format ${format}`);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`gradlab export: ${error.message}\n\n${EXPORT_USAGE}\n`);

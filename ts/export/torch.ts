@@ -6,7 +6,8 @@
  * trains on many and comes back with `loadStateDict(fromSafetensors(bytes))`.
  */
 import { GradlabError } from '../runtime/errors.js';
-import { createModel, type Model, type TensorLike } from '../model/model.js';
+import { createModel, type Model } from '../model/model.js';
+import type { TensorLike } from '../model/types.js';
 import { validateSpec, type Activation, type Init, type LayerSpec, type ModelSpec, type OptimizerSpec } from '../model/spec.js';
 import { init } from '../runtime/wasm.js';
 import { pyFloat, pyNumber, pyOptional, pyString } from './python.js';
