@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel, createTrainer, decodeSafetensors, encodeSafetensors, exportTorch, GradlabError, type ModelSpec, type StateDict, type TensorData } from '../../dist/ts/index.js';
 import { run } from '../../dist/ts/cli/export.js';
+import { installedCopy, runNode } from '../installed.js';
 
 const PYTHON = '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import torch, torch.distributed; print(torch.__version__)'], { encoding: 'utf8' });
@@ -348,6 +349,26 @@ describe.skipIf(torchVersion === undefined)(`exportTorch with PyTorch ${torchVer
       expect(Math.abs(mine.std - theirs.std), `${name}: std ${mine.std} vs gradlab's ${theirs.std}`).toBeLessThanOrEqual(tolerance);
       expect(Math.abs(mine.mean - theirs.mean), `${name}: mean ${mine.mean} vs gradlab's ${theirs.mean}`).toBeLessThanOrEqual(tolerance);
     }
+  });
+
+  it('works from an installed package: `gradlab export torch` through the bin, then PyTorch predicts what gradlab does', async () => {
+    const project = installedCopy();
+    const spec = PREDICT_SPECS.recurrent;
+    const model = await createModel(spec, { seed: 8 });
+    const weights = randomState(model.stateDict(), 13);
+    model.loadStateDict(weights);
+    const x = randomTensor([3, ...spec.input], uniforms(17));
+    const expected = model.predict(x);
+    writeFileSync(join(project, 'spec.json'), JSON.stringify(spec));
+    writeFileSync(join(project, 'start.safetensors'), model.saveSafetensors());
+    model.dispose();
+    const dir = join(project, 'torch-model');
+    const result = await runNode(project, [join(project, 'node_modules', 'gradlab', 'dist', 'ts', 'cli', 'main.js'), 'export', 'torch', 'spec.json', '--weights', 'start.safetensors', '--out', 'torch-model']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('torch-model/weights.safetensors');
+    expect(relativeError(torchPredict(dir, join(dir, 'weights.safetensors'), x), expected)).toBeLessThanOrEqual(1e-5);
+    rmSync(project, { recursive: true, force: true });
   });
 
   it('load_weights refuses a state dict that does not fit, naming the entry', async () => {
