@@ -45,7 +45,7 @@ impl ModelCore {
     }
 
     /// The measurements of the last pass with them on.
-    pub fn health(&self) -> HealthReport {
+    pub fn health(&mut self) -> HealthReport {
         let records = self.model.health();
         let layers: Vec<_> = records.iter().map(|r| json!({ "name": r.name, "kind": r.kind, "activation": r.activation.map(|a| a.name()) })).collect();
         let mut values = Vec::new();
