@@ -6,12 +6,12 @@
  *
  * @packageDocumentation
  */
-import { describe, invalidArgument } from '../errors.js';
-import { Model, type StateDict } from '../model.js';
-import { validateSpec, type ModelSpec } from '../spec.js';
-import { rowsOf, type Dataset } from '../training.js';
-import { init, type WasmSource } from '../wasm.js';
-import type { TensorLike } from '../model.js';
+import { describe, invalidArgument } from '../runtime/errors.js';
+import { Model } from '../model/model.js';
+import { validateSpec, type ModelSpec } from '../model/spec.js';
+import { datasetLayout } from '../model/batches.js';
+import { init, type WasmSource } from '../runtime/wasm.js';
+import type { Dataset, StateDict, TensorLike } from '../model/types.js';
 import { findingsOf, verdictOf } from './findings.js';
 import { applicableRemedies, REMEDIES } from './remedies.js';
 import type { DoctorReport, RemedyName } from './report.js';
@@ -59,7 +59,7 @@ function positiveInteger(arg: string, value: unknown, fallback: number, max = 2 
 
 /** Rows `[start, end)` of a dataset, as views where the data are typed arrays. */
 function rows(data: Dataset, start: number, end: number): Dataset {
-  const { xRow, yRow } = rowsOf('diagnose', data);
+  const { xRow, yRow } = datasetLayout('diagnose', data);
   const slice = (tensor: TensorLike, length: number): TensorLike => ({
     shape: [end - start, ...tensor.shape.slice(1)],
     data: ArrayBuffer.isView(tensor.data) ? (tensor.data as Float32Array).subarray(start * length, end * length) : Array.prototype.slice.call(tensor.data, start * length, end * length),
@@ -69,7 +69,7 @@ function rows(data: Dataset, start: number, end: number): Dataset {
 
 /** The training rows, the validation rows and the probe batch. */
 function split(data: Dataset, validation: Dataset | undefined, probeSize: number): { train: Dataset; validation: Dataset; probe: Dataset } {
-  const { count } = rowsOf('diagnose', data);
+  const { count } = datasetLayout('diagnose', data);
   let train = data;
   if (validation === undefined) {
     if (count < 2) invalidArgument('diagnose', 'data', 'at least 2 rows (or options.validation)', `${count} row`);
@@ -77,7 +77,7 @@ function split(data: Dataset, validation: Dataset | undefined, probeSize: number
     train = rows(data, 0, count - held);
     validation = rows(data, count - held, count);
   } else {
-    rowsOf('diagnose', validation);
+    datasetLayout('diagnose', validation);
   }
   const trainRows = train.x.shape[0];
   return { train, validation, probe: rows(train, 0, Math.min(trainRows, probeSize)) };

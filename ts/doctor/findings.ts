@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-import type { LayerDiagnostics } from '../model.js';
+import type { LayerDiagnostics } from '../model/types.js';
 import type { Finding, Verdict } from './report.js';
 import type { RunRecord } from './run.js';
 import { DEAD_FRACTION, EXPLODING_GRAD_NORM, EXPLODING_RATIO, SATURATED_FRACTION, TIME_RATIO, VANISHING_RATIO } from './thresholds.js';

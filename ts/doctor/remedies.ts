@@ -6,8 +6,8 @@
  *
  * @packageDocumentation
  */
-import type { Activation, DenseSpec, Init, LayerSpec, ModelSpec } from '../spec.js';
-import type { PretrainMethod } from '../pretrain.js';
+import type { Activation, DenseSpec, Init, LayerSpec, ModelSpec } from '../model/spec.js';
+import type { PretrainMethod } from '../model/pretrain.js';
 import type { RemedyName, Verdict } from './report.js';
 
 type Remedy = (spec: ModelSpec) => ModelSpec | null;

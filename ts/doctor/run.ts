@@ -5,11 +5,11 @@
  *
  * @packageDocumentation
  */
-import { createModelSync, type LayerDiagnostics, type LayerMeasurements, type StateDict } from '../model.js';
-import { createTrainer, type CreateTrainerOptions } from '../trainer.js';
-import type { Dataset, EvaluateResult } from '../training.js';
-import type { ModelSpec } from '../spec.js';
-import type { Core } from '../wasm.js';
+import { createModelSync, type LayerMeasurements } from '../model/model.js';
+import type { Dataset, EvaluateResult, LayerDiagnostics, StateDict } from '../model/types.js';
+import { createTrainer, type CreateTrainerOptions } from '../trainer/trainer.js';
+import type { ModelSpec } from '../model/spec.js';
+import type { Core } from '../runtime/wasm.js';
 import type { LayerHealth } from './report.js';
 
 /** How a run trains: the same for the original and every trial. */

@@ -4,11 +4,11 @@
  *
  * @packageDocumentation
  */
-import { createModelSync, type StateDict } from '../model.js';
-import { pretrain } from '../pretrain.js';
-import type { Dataset } from '../training.js';
-import type { ModelSpec } from '../spec.js';
-import type { Core } from '../wasm.js';
+import { createModelSync } from '../model/model.js';
+import type { Dataset, StateDict } from '../model/types.js';
+import { pretrain } from '../model/pretrain.js';
+import type { ModelSpec } from '../model/spec.js';
+import type { Core } from '../runtime/wasm.js';
 import { findingsOf, gradientRatio, timeRatio, verdictOf } from './findings.js';
 import { PRETRAINING } from './remedies.js';
 import type { RemedyName, Trial, TrialMetrics } from './report.js';

@@ -117,7 +117,7 @@ impl ActivationFn {
         }
     }
 
-    pub fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    pub fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         if let Some(slope) = self.slope.as_mut() {
             visit(slope);
         }

@@ -52,7 +52,7 @@ impl Layer for ActivationLayer {
         }
     }
 
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         self.function.visit_params(visit);
     }
 

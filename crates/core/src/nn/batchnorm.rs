@@ -229,7 +229,7 @@ impl Layer for BatchNorm {
         }
     }
 
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         visit(&mut self.weight);
         visit(&mut self.bias);
     }

@@ -118,7 +118,7 @@ impl Layer for Dense {
         self.grad_pre_activation = grad_z;
     }
 
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         visit(&mut self.weight);
         if let Some(bias) = self.bias.as_mut() {
             visit(bias);

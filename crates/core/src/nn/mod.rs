@@ -9,18 +9,14 @@ pub mod dense;
 pub mod health;
 pub mod init;
 pub mod layer;
-pub mod limits;
 pub mod loss;
-pub mod lstm_cell;
 pub mod model;
 pub mod optimizer;
 pub mod recurrent;
 pub mod regularization;
 pub mod residual;
-pub mod rnn_cell;
 pub mod sequential;
 pub mod spec;
-pub mod unroll;
 
 pub use activation::Activation;
 pub use build::LayerConfig;

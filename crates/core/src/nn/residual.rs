@@ -51,7 +51,7 @@ impl Layer for Residual {
         }
     }
 
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         self.body.visit_params(visit);
     }
 
