@@ -72,6 +72,7 @@ const FACTORIES: Record<string, () => Instance> = {
   StepOutcome: () => model.step(true, batch) as unknown as Instance,
   Evaluation: () => model.evaluate(batch) as unknown as Instance,
   Diagnostics: () => model.diagnostics() as unknown as Instance,
+  HealthReport: () => model.health() as unknown as Instance,
   TensorCore: () => new bindings.TensorCore(new Float32Array(6), new Float64Array([2, 3]), true) as unknown as Instance,
   RbmCore: () => new bindings.RbmCore(4, 3, 0) as unknown as Instance,
   StagedMatrixCore: () => new bindings.StagedMatrixCore(2, 3) as unknown as Instance,
