@@ -316,7 +316,11 @@ export class Model {
     this.live('setHealthMeasurement').setHealthMeasurement(on === true);
   }
 
-  /** The health measurements of the last `gradients` or `trainStep` with them on (empty before). */
+  /**
+   * The health measurements of the last `gradients` or `trainStep` with them on (empty
+   * before). The gradient histograms are binned now, from the gradients the model holds (after
+   * `trainStep`, as the step applied them: clipped), as {@link diagnostics} reads its norms.
+   */
   health(): LayerMeasurements[] {
     const report = this.live('health').health();
     let description: { bins: number; layers: { name: string; kind: string; activation: string | null }[] };

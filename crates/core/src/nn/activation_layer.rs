@@ -2,8 +2,7 @@
 
 use super::activation::Activation;
 use super::activation_fn::ActivationFn;
-use super::layer::Signals;
-use super::layer::{example_count, Layer, Mode, Param};
+use super::layer::{Signals, example_count, Layer, Mode, Param};
 use crate::error::Result;
 use crate::size::Count;
 
@@ -58,7 +57,7 @@ impl Layer for ActivationLayer {
     }
 
     fn signals<'a>(&'a self, input: &'a [f32], output: &'a [f32]) -> Option<Signals<'a>> {
-        Some(Signals { activation: Some(self.function.activation()), pre_activation: input, output, units: self.last_axis() })
+        Some(Signals { activation: Some(self.function.activation().name()), pre_activation: input, output, units: self.last_axis() })
     }
 
     /// PReLU's scratch for the input gradient nobody asked for (see `backward`).

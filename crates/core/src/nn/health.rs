@@ -1,7 +1,10 @@
 //! Gradient-health measurements of one batch, taken right after its backward pass from the
 //! values the pass already holds (no extra forward or backward): per layer the pre-activation
 //! mean and standard deviation, the share of saturated sigmoid/tanh outputs, the share of dead
-//! ReLU units, and fixed-bin histograms of activations, pre-activations and weight gradients.
+//! ReLU units, and fixed-bin histograms of activations and pre-activations ([`measure`]); the
+//! histogram of the weight gradients is binned when the measurements are read
+//! ([`bin_gradients`]), from the gradients the layers still hold, because it reads every weight
+//! (on the seed MLP at batch 10, binning 25k gradients every step took longer than the step).
 //! The doctor (ts/doctor) turns them into findings.
 //!
 //! A layer's *pre-activation* is what enters the nonlinearity that follows it: a dense layer's
@@ -9,9 +12,11 @@
 //! right after an identity layer in the same chain (`dense → batchnorm → activation`) is
 //! measured as that layer's nonlinearity, so every record names a layer of `diagnostics()`.
 
-use super::activation::Activation;
 use super::layer::{Layer, Role};
 use super::sequential::Sequential;
+
+/// The spec name of the identity, whose outputs are its pre-activations.
+const IDENTITY: &str = "identity";
 
 /// Bins of every histogram.
 pub const HISTOGRAM_BINS: usize = 30;
@@ -40,26 +45,29 @@ impl Histogram {
     /// `min(BINS − 1, ⌊(v − min)·BINS/(max − min)⌋)`, computed in f64; all in bin 0 when every
     /// value is the same.
     pub fn linear(values: &[f32]) -> Histogram {
-        let (mut min, mut max) = (f32::INFINITY, f32::NEG_INFINITY);
-        for &v in values.iter().filter(|v| v.is_finite()) {
-            min = min.min(v);
-            max = max.max(v);
-        }
-        let mut histogram = Histogram { min: 0.0, max: 0.0, log: false, counts: [0; HISTOGRAM_BINS], excluded: 0 };
+        let (min, max, non_finite) = finite_range(values);
+        Histogram::linear_over(values, min, max, non_finite)
+    }
+
+    /// [`Histogram::linear`] with the finite values' range and the count of the others known.
+    fn linear_over(values: &[f32], min: f32, max: f32, non_finite: usize) -> Histogram {
+        let mut histogram = Histogram { min: 0.0, max: 0.0, log: false, counts: [0; HISTOGRAM_BINS], excluded: non_finite as u32 };
         if min > max {
-            histogram.excluded = values.len() as u32;
             return histogram;
         }
         histogram.min = min as f64;
         histogram.max = max as f64;
         let scale = if max > min { HISTOGRAM_BINS as f64 / (max as f64 - min as f64) } else { 0.0 };
-        for &v in values {
-            if v.is_finite() {
-                let bin = ((v as f64 - histogram.min) * scale) as usize;
-                histogram.counts[bin.min(HISTOGRAM_BINS - 1)] += 1;
-            } else {
-                histogram.excluded += 1;
-            }
+        let mut count = |v: f32| {
+            // `as usize` saturates: below-range rounding gives bin 0, and the maximum (and
+            // anything rounding past it) the last bin.
+            let bin = ((v as f64 - histogram.min) * scale) as usize;
+            histogram.counts[bin.min(HISTOGRAM_BINS - 1)] += 1;
+        };
+        if non_finite == 0 {
+            values.iter().for_each(|&v| count(v));
+        } else {
+            values.iter().filter(|v| v.is_finite()).for_each(|&v| count(v));
         }
         histogram
     }
@@ -95,7 +103,8 @@ impl Histogram {
 pub struct LayerHealth {
     pub name: String,
     pub kind: &'static str,
-    pub activation: Option<Activation>,
+    /// The nonlinearity's spec name (`Activation::name`).
+    pub activation: Option<&'static str>,
     pub pre_activation_mean: f64,
     pub pre_activation_std: f64,
     /// Share of sigmoid/tanh outputs within [`SATURATION_MARGIN`] of a bound; `None` for
@@ -106,33 +115,63 @@ pub struct LayerHealth {
     pub dead_fraction: Option<f64>,
     pub activations: Histogram,
     pub pre_activations: Histogram,
-    /// log10|∂C/∂W| over the layer's weights (BatchNorm: its scale).
+    /// log10|∂C/∂W| over the layer's weights (BatchNorm: its scale); empty until
+    /// [`bin_gradients`].
     pub gradients: Histogram,
 }
 
-/// Mean and (biased, as PyTorch's `std(unbiased=False)`) standard deviation, in f64.
-fn mean_std(values: &[f32]) -> (f64, f64) {
-    let (mut sum, mut squares) = (0.0f64, 0.0f64);
+/// The smallest and largest finite value (∞ and −∞ when there is none), and how many are not finite.
+fn finite_range(values: &[f32]) -> (f32, f32, usize) {
+    let (mut min, mut max, mut non_finite) = (f32::INFINITY, f32::NEG_INFINITY, 0);
     for &v in values {
-        sum += v as f64;
-        squares += (v as f64) * (v as f64);
+        if v.is_finite() {
+            min = min.min(v);
+            max = max.max(v);
+        } else {
+            non_finite += 1;
+        }
+    }
+    (min, max, non_finite)
+}
+
+/// Mean and (biased, as PyTorch's `std(unbiased=False)`) standard deviation in f64, and the
+/// histogram, in two passes over `values`.
+fn moments_and_histogram(values: &[f32]) -> (f64, f64, Histogram) {
+    let (mut sum, mut squares) = (0.0f64, 0.0f64);
+    let (mut min, mut max, mut non_finite) = (f32::INFINITY, f32::NEG_INFINITY, 0);
+    for &v in values {
+        let wide = v as f64;
+        sum += wide;
+        squares += wide * wide;
+        if v.is_finite() {
+            min = min.min(v);
+            max = max.max(v);
+        } else {
+            non_finite += 1;
+        }
     }
     let n = values.len().max(1) as f64;
     let mean = sum / n;
-    (mean, (squares / n - mean * mean).max(0.0).sqrt())
+    (mean, (squares / n - mean * mean).max(0.0).sqrt(), Histogram::linear_over(values, min, max, non_finite))
 }
 
-fn saturated_fraction(activation: Activation, output: &[f32]) -> Option<f64> {
+#[cfg(test)]
+fn mean_std(values: &[f32]) -> (f64, f64) {
+    let (mean, std, _) = moments_and_histogram(values);
+    (mean, std)
+}
+
+fn saturated_fraction(activation: &str, output: &[f32]) -> Option<f64> {
     let saturated = match activation {
-        Activation::Sigmoid => output.iter().filter(|&&y| y <= SATURATION_MARGIN || y >= 1.0 - SATURATION_MARGIN).count(),
-        Activation::Tanh => output.iter().filter(|&&y| y.abs() >= 1.0 - SATURATION_MARGIN).count(),
+        "sigmoid" => output.iter().filter(|&&y| y <= SATURATION_MARGIN || y >= 1.0 - SATURATION_MARGIN).count(),
+        "tanh" => output.iter().filter(|&&y| y.abs() >= 1.0 - SATURATION_MARGIN).count(),
         _ => return None,
     };
     Some(saturated as f64 / output.len().max(1) as f64)
 }
 
-fn dead_fraction(activation: Activation, output: &[f32], units: usize) -> Option<f64> {
-    if activation != Activation::Relu || units == 0 {
+fn dead_fraction(activation: &str, output: &[f32], units: usize) -> Option<f64> {
+    if activation != "relu" || units == 0 {
         return None;
     }
     let mut alive = vec![false; units];
@@ -145,44 +184,68 @@ fn dead_fraction(activation: Activation, output: &[f32], units: usize) -> Option
 impl LayerHealth {
     /// Sets the nonlinearity's part of the record: its activation, saturation, dead units and
     /// the activation histogram.
-    fn set_nonlinearity(&mut self, activation: Option<Activation>, output: &[f32], units: usize) {
+    fn set_nonlinearity(&mut self, activation: Option<&'static str>, output: &[f32], units: usize) {
         self.activation = activation;
         self.saturated_fraction = activation.and_then(|a| saturated_fraction(a, output));
         self.dead_fraction = activation.and_then(|a| dead_fraction(a, output, units));
-        self.activations = Histogram::linear(output);
+        self.activations = if activation == Some(IDENTITY) { self.pre_activations.clone() } else { Histogram::linear(output) };
     }
+}
+
+/// Bins the weight gradients `layer` holds into its record's gradient histogram (a fresh one).
+pub fn bin_gradients(layer: &mut dyn Layer, record: &mut LayerHealth) {
+    let mut histogram = Histogram::log_magnitude(GRADIENT_LOG10_RANGE);
+    layer.visit_params(&mut |p| {
+        if matches!(p.role, Role::Weight | Role::Scale) {
+            histogram.add_magnitudes(&p.grad);
+        }
+    });
+    record.gradients = histogram;
 }
 
 /// Measures every layer of `body` (nested residual bodies included) after a backward pass on
 /// `input`, replacing the contents of `records`, in forward order.
 pub fn measure(body: &mut Sequential, input: &[f32], records: &mut Vec<LayerHealth>) {
-    records.clear();
+    let mut count = 0;
     let (layers, outputs) = body.layers_and_outputs();
-    walk(layers, outputs, input, records);
+    walk(layers, outputs, input, records, &mut count);
+    records.truncate(count);
 }
 
-fn walk(layers: &mut [Box<dyn Layer>], outputs: &[Vec<f32>], input: &[f32], records: &mut Vec<LayerHealth>) {
+/// Makes `record` the `count`-th, reusing the one there (and its name's allocation: this runs
+/// every step) when it names the same layer.
+fn place(records: &mut Vec<LayerHealth>, count: &mut usize, record: LayerHealth, name: &str) -> usize {
+    let index = *count;
+    *count += 1;
+    if index < records.len() {
+        if records[index].name == name {
+            let kept = std::mem::take(&mut records[index].name);
+            records[index] = LayerHealth { name: kept, ..record };
+        } else {
+            records[index] = LayerHealth { name: name.to_string(), ..record };
+        }
+    } else {
+        records.push(LayerHealth { name: name.to_string(), ..record });
+    }
+    index
+}
+
+fn walk(layers: &mut [Box<dyn Layer>], outputs: &[Vec<f32>], input: &[f32], records: &mut Vec<LayerHealth>, count: &mut usize) {
     // The record a following activation layer may still complete: the last one, when it was
     // made by the previous layer of this chain and has no nonlinearity of its own.
     let mut open: Option<usize> = None;
     for (i, layer) in layers.iter_mut().enumerate() {
         let layer_input: &[f32] = if i == 0 { input } else { &outputs[i - 1] };
         let layer_output: &[f32] = &outputs[i];
-        if let Some((nested, nested_outputs)) = layer.nested_chain() {
-            walk(nested, nested_outputs, layer_input, records);
+        if let Some((nested, nested_outputs)) = layer.nested_mut() {
+            walk(nested, nested_outputs, layer_input, records, count);
             open = None;
             continue;
         }
         // Layers that own a weight or bias get a record, as in `Model::layer_stats`.
         let mut owns_params = false;
-        let mut histogram = Histogram::log_magnitude(GRADIENT_LOG10_RANGE);
-        layer.visit_params(&mut |p| {
-            owns_params |= p.role != Role::Slope;
-            if matches!(p.role, Role::Weight | Role::Scale) {
-                histogram.add_magnitudes(&p.grad);
-            }
-        });
-        let gradients = if owns_params { Some(histogram) } else { None };
+        layer.visit_params(&mut |p| owns_params |= p.role != Role::Slope);
+        let gradients = if owns_params { Some(Histogram::log_magnitude(GRADIENT_LOG10_RANGE)) } else { None };
         let layer: &dyn Layer = layer.as_ref();
         let signals = match layer.signals(layer_input, layer_output) {
             Some(signals) => signals,
@@ -193,9 +256,9 @@ fn walk(layers: &mut [Box<dyn Layer>], outputs: &[Vec<f32>], input: &[f32], reco
         };
         match (gradients, open) {
             (Some(gradients), _) => {
-                let (mean, std) = mean_std(signals.pre_activation);
+                let (mean, std, pre_activations) = moments_and_histogram(signals.pre_activation);
                 let mut record = LayerHealth {
-                    name: layer.name().to_string(),
+                    name: String::new(),
                     kind: layer.kind(),
                     activation: None,
                     pre_activation_mean: mean,
@@ -203,12 +266,12 @@ fn walk(layers: &mut [Box<dyn Layer>], outputs: &[Vec<f32>], input: &[f32], reco
                     saturated_fraction: None,
                     dead_fraction: None,
                     activations: Histogram::linear(&[]),
-                    pre_activations: Histogram::linear(signals.pre_activation),
+                    pre_activations,
                     gradients,
                 };
                 record.set_nonlinearity(signals.activation, signals.output, signals.units);
-                open = if signals.activation == Some(Activation::Identity) { Some(records.len()) } else { None };
-                records.push(record);
+                let index = place(records, count, record, layer.name());
+                open = if signals.activation == Some(IDENTITY) { Some(index) } else { None };
             }
             (None, Some(index)) => {
                 records[index].set_nonlinearity(signals.activation, signals.output, signals.units);
@@ -251,12 +314,12 @@ mod tests {
 
     #[test]
     fn saturation_and_dead_units_follow_their_definitions() {
-        assert_eq!(saturated_fraction(Activation::Sigmoid, &[0.005, 0.5, 0.995, 0.2]), Some(0.5));
-        assert_eq!(saturated_fraction(Activation::Tanh, &[-0.995, 0.0, 0.98, 1.0]), Some(0.5));
-        assert_eq!(saturated_fraction(Activation::Relu, &[0.0]), None);
+        assert_eq!(saturated_fraction("sigmoid", &[0.005, 0.5, 0.995, 0.2]), Some(0.5));
+        assert_eq!(saturated_fraction("tanh", &[-0.995, 0.0, 0.98, 1.0]), Some(0.5));
+        assert_eq!(saturated_fraction("relu", &[0.0]), None);
         // Three units over two rows: unit 1 is zero in both.
-        assert_eq!(dead_fraction(Activation::Relu, &[0.0, 0.0, 1.0, 2.0, 0.0, 0.0], 3), Some(1.0 / 3.0));
-        assert_eq!(dead_fraction(Activation::LeakyRelu(0.01), &[0.0, 0.0], 2), None);
+        assert_eq!(dead_fraction("relu", &[0.0, 0.0, 1.0, 2.0, 0.0, 0.0], 3), Some(1.0 / 3.0));
+        assert_eq!(dead_fraction("leakyRelu", &[0.0, 0.0], 2), None);
         let (mean, std) = mean_std(&[1.0, 2.0, 3.0, 4.0]);
         assert!((mean - 2.5).abs() < 1e-12 && (std - 1.25f64.sqrt()).abs() < 1e-12);
     }

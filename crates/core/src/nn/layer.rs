@@ -1,6 +1,5 @@
 //! What every layer is: a forward map over a batch, its backward map, and its parameters.
 
-use super::activation::Activation;
 use crate::error::Result;
 use crate::size::{self, Count};
 
@@ -110,14 +109,14 @@ pub trait Layer {
         &mut []
     }
 
-    /// The chain nested inside this layer (a residual block's body) as its layers and their
-    /// last outputs, for the health measurements.
-    fn nested_chain(&mut self) -> Option<(&mut [Box<dyn Layer>], &[Vec<f32>])> {
+    /// The chain nested inside this layer (a residual block's body) and its layers' outputs
+    /// of the last forward pass, for the health measurements.
+    fn nested_mut(&mut self) -> Option<(&mut [Box<dyn Layer>], &[Vec<f32>])> {
         None
     }
 
     /// What the last forward pass (from `input` to `output`) holds for the health
-    /// measurements (see [`super::health`]); `None` for layers that apply no map worth measuring.
+    /// measurements (see `nn::health`); `None` for layers that apply no map worth measuring.
     fn signals<'a>(&'a self, _input: &'a [f32], _output: &'a [f32]) -> Option<Signals<'a>> {
         None
     }
@@ -134,11 +133,12 @@ pub fn example_count(dims: &[usize]) -> Count {
     Count::product(dims)
 }
 
-/// What a layer's last forward pass holds for the health measurements ([`super::health`]).
+/// What a layer's last forward pass holds for the health measurements (`nn::health`).
 pub struct Signals<'a> {
-    /// The nonlinearity that made `output` from `pre_activation`; `None` where it is not one
-    /// activation (an LSTM's gates), so neither saturation nor dead units are measured.
-    pub activation: Option<Activation>,
+    /// The spec name of the nonlinearity that made `output` from `pre_activation`
+    /// (`Activation::name`); `None` where it is not one activation (an LSTM's gates), so
+    /// neither saturation nor dead units are measured.
+    pub activation: Option<&'static str>,
     pub pre_activation: &'a [f32],
     pub output: &'a [f32],
     /// Units per row of `output` (its last axis).

@@ -462,8 +462,17 @@ impl Model {
     }
 
     /// The health measurements of the last backward pass (see [`health`]), in forward order;
-    /// empty before the first pass with measurements on.
-    pub fn health(&self) -> &[LayerHealth] {
+    /// empty before the first pass with measurements on. The gradient histograms are binned
+    /// now, from the gradients as the layers hold them (after a step, as it applied them:
+    /// clipped), like [`Model::layer_stats`]'s norms.
+    pub fn health(&mut self) -> &[LayerHealth] {
+        let mut leaves: Vec<&mut dyn Layer> = Vec::new();
+        collect_leaves(&mut self.body.layers, &mut leaves);
+        for layer in leaves {
+            if let Some(record) = self.health.iter_mut().find(|r| r.name == layer.name()) {
+                health::bin_gradients(layer, record);
+            }
+        }
         &self.health
     }
 
