@@ -4,12 +4,12 @@
  *
  * @packageDocumentation
  */
-export { GradlabError, type GradlabErrorCode, type GradlabErrorData } from './errors.js';
-export { init, type WasmSource } from './wasm.js';
-export type { Activation, Init, LayerSpec, LossName, ModelSpec, OptimizerSpec, ScheduleSpec, DenseSpec, ActivationSpec, BatchNormSpec, ResidualSpec, RecurrentSpec } from './spec.js';
-export { validateSpec } from './spec.js';
-export { pretrain, createRbm, createRbmSync, numRbms, Rbm, type CreateRbmOptions, type LayerPretrainReport, type PretrainMethod, type PretrainOptions, type PretrainReport, type RbmParameters, type RbmTrainOptions } from './pretrain.js';
-export { loadMnist, MNIST_CLASSES, MNIST_MAX_PER_DIGIT, MNIST_PIXELS, type MnistData, type MnistOptions } from './mnist.js';
+export { GradlabError, type GradlabErrorCode, type GradlabErrorData } from './runtime/errors.js';
+export { init, type Core, type WasmSource } from './runtime/wasm.js';
+export type { Activation, Init, LayerSpec, LossName, ModelSpec, OptimizerSpec, ScheduleSpec, DenseSpec, ActivationSpec, BatchNormSpec, ResidualSpec, RecurrentSpec } from './model/spec.js';
+export { validateSpec } from './model/spec.js';
+export { pretrain, createRbm, createRbmSync, numRbms, Rbm, type CreateRbmOptions, type LayerPretrainReport, type PretrainMethod, type PretrainOptions, type PretrainReport, type RbmParameters, type RbmTrainOptions } from './model/pretrain.js';
+export { loadMnist, MNIST_CLASSES, MNIST_MAX_PER_DIGIT, MNIST_PIXELS, type MnistData, type MnistOptions } from './data/mnist.js';
 export {
   createModel,
   createModelSync,
@@ -24,17 +24,17 @@ export {
   type StepResult,
   type TensorData,
   type TensorLike,
-} from './model.js';
-export { encodeSafetensors, decodeSafetensors, safetensorsMetadata, toSafetensors, fromSafetensors } from './safetensors.js';
-export { addingProblem, firstSymbolTask, addingAccuracy, type AddingProblemOptions, type FirstSymbolOptions, type RegressionTask, type ClassificationTask } from './tasks.js';
-export { fit, evaluate, type Dataset, type EpochResult, type EvaluateResult, type FitOptions, type History, type StepProgress } from './training.js';
-export { Tensor, tensor, scope, keep, numTensors, type TensorOptions, type TensorValues, type NestedArray } from './tensor.js';
-export * from './ops.js';
-export * as kernels from './kernels.js';
-export { simdEnabled } from './kernels.js';
-export { createTrainer, Trainer, type CreateTrainerOptions, type TrainerFitOptions } from './trainer.js';
-export { capabilities, type Capabilities } from './capabilities.js';
-export type { CreateWorker, TrainerWorkerHandle } from './endpoint.js';
+} from './model/model.js';
+export { encodeSafetensors, decodeSafetensors, safetensorsMetadata, toSafetensors, fromSafetensors } from './model/safetensors.js';
+export { addingProblem, firstSymbolTask, addingAccuracy, type AddingProblemOptions, type FirstSymbolOptions, type RegressionTask, type ClassificationTask } from './data/tasks.js';
+export { fit, evaluate, type Dataset, type EpochResult, type EvaluateResult, type FitOptions, type History, type StepProgress } from './model/training.js';
+export { Tensor, tensor, scope, keep, numTensors, type TensorOptions, type TensorValues, type NestedArray } from './eager/tensor.js';
+export * from './eager/ops.js';
+export * as kernels from './eager/kernels.js';
+export { simdEnabled } from './eager/kernels.js';
+export { createTrainer, Trainer, type CreateTrainerOptions, type TrainerFitOptions } from './trainer/trainer.js';
+export { capabilities, type Capabilities } from './runtime/capabilities.js';
+export type { CreateWorker, TrainerWorkerHandle } from './trainer/endpoint.js';
 export { loadDataFile, formatOf, DATA_FORMATS, type DataFile, type DataFileOptions, type DataFormat } from './data/formats/file.js';
 export { builtinDataset, parseBuiltinSource, type BuiltinSource } from './data/formats/builtin.js';
 export { toDataset, type DataTarget } from './data/formats/dataset.js';

@@ -6,12 +6,12 @@
  * step costs one small message each way.
  */
 import * as Comlink from 'comlink';
-import { isNode } from '../ts/capabilities.js';
-import { GradlabError, invalidArgument } from '../ts/errors.js';
-import { combineLosses, sharedBanks, shardsOf, shardWeights } from '../ts/gradient-exchange.js';
-import { createModel, type Model, type StateDict, type StepResult, type TensorLike } from '../ts/model.js';
-import { RunControl } from '../ts/run-control.js';
-import { EpochTally, epochOrder, gather, type StepProgress } from '../ts/training.js';
+import { isNode } from '../ts/runtime/capabilities.js';
+import { GradlabError, invalidArgument } from '../ts/runtime/errors.js';
+import { combineLosses, sharedBanks, shardsOf, shardWeights } from '../ts/trainer/gradient-exchange.js';
+import { createModel, type Model, type StateDict, type StepResult, type TensorLike } from '../ts/model/model.js';
+import { RunControl } from '../ts/trainer/run-control.js';
+import { EpochTally, epochOrder, gather, type StepProgress } from '../ts/model/training.js';
 import {
   READY_MESSAGE,
   registerErrorTransfer,
@@ -27,7 +27,7 @@ import {
   type StepReply,
   type StepRequest,
   type TrainerWorkerApi,
-} from '../ts/worker-protocol.js';
+} from '../ts/trainer/worker-protocol.js';
 
 /** A dataset held for `fit`, with the current epoch's row order and reusable batch buffers. */
 class HeldDataset {

@@ -1,10 +1,10 @@
 /**
  * What the lab page can train, and how a choice on the page becomes networks: the CLI's own
- * `mlp` builder and remedy options (ts/lab), so equal choices give the CLI's numbers.
+ * `mlp` builder and remedy options (lab/src), so equal choices give the CLI's numbers.
  */
-import { REMEDIES, type RemedyName } from '../../dist/ts/lab/experiments/remedies.js';
-import { mlp, sizesLabel, type MlpOptions } from '../../dist/ts/lab/nets.js';
-import type { ModelSpec } from '../../dist/ts/spec.js';
+import { REMEDIES, type RemedyName } from '../src/experiments/remedies.js';
+import { mlp, sizesLabel, type MlpOptions } from '../src/nets.js';
+import type { ModelSpec } from 'gradlab';
 
 /** `vanishing`: one net, as chosen. `remedy`: the chosen net beside the sigmoid baseline of the same depth. */
 export const PAGE_EXPERIMENTS = ['vanishing', 'remedy'] as const;

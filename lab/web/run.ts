@@ -1,14 +1,12 @@
 /**
  * One run of the lab page, as a sequence of measurements: every net at initialisation (epoch 0),
  * then after each epoch of the CLI's own loop (`trainMeasuringSpeeds`). The worker posts each
- * measurement as it comes; test/lab-web.test.ts replays the same run in Node to compare.
+ * measurement as it comes; test/lab/lab-web.test.ts replays the same run in Node to compare.
  */
-import type { MnistSplit } from '../../dist/ts/lab/data.js';
-import { measureHiddenLayers } from '../../dist/ts/lab/nets.js';
-import { trainMeasuringSpeeds } from '../../dist/ts/lab/speeds.js';
-import { createModelSync, type Model } from '../../dist/ts/model.js';
-import type { Dataset } from '../../dist/ts/training.js';
-import type { Core } from '../../dist/ts/wasm.js';
+import type { MnistSplit } from '../src/data.js';
+import { measureHiddenLayers } from '../src/nets.js';
+import { trainMeasuringSpeeds } from '../src/speeds.js';
+import { createModelSync, type Model, type Dataset, type Core } from 'gradlab';
 import { netsFor, type PageNet, type RunConfig } from './config.js';
 import type { EpochPoint } from './protocol.js';
 

@@ -3,8 +3,8 @@
  * measurement as it comes. It yields to its message queue between measurements, so that a Stop
  * (or a newer Start) takes effect at once.
  */
-import { mnistSplit } from '../../dist/ts/lab/data.js';
-import { init } from '../../dist/ts/wasm.js';
+import { mnistSplit } from '../src/data.js';
+import { init } from 'gradlab';
 import type { RunConfig } from './config.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { measureRun } from './run.js';

@@ -1,7 +1,7 @@
 /**
  * Running the browser page (test/browser/page) in Debian's Chromium: build it with Vite, serve
  * it (optionally cross-origin isolated), launch Chromium through playwright-core, and wait for
- * what the page publishes. Shared by test/browser.test.ts and bench/suites/workers.mjs.
+ * what the page publishes. Shared by test/browser/browser.test.ts and bench/suites/workers.mjs.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,8 +1,8 @@
 /**
  * The training run that the browser page and the Node tests both perform: a small
  * deterministic dataset (no random generator, so both runtimes build the same bits) and a
- * small network. Shared by test/browser/page/main.ts, test/browser.test.ts and
- * test/trainer.test.ts.
+ * small network. Shared by test/browser/page/main.ts, test/browser/browser.test.ts and
+ * test/trainer/trainer.test.ts.
  */
 import type { ModelSpec } from '../../dist/ts/index.js';
 

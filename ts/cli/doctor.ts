@@ -7,7 +7,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { GradlabError } from '../errors.js';
+import { GradlabError } from '../runtime/errors.js';
 import { parseBuiltinSource } from '../data/formats/builtin.js';
 import type { DataFile } from '../data/formats/file.js';
 import { loadDataSource } from '../data/formats/source.js';
@@ -15,9 +15,9 @@ import { renderDoctorHtml } from '../doctor/html.js';
 import type { DoctorReport } from '../doctor/report.js';
 import { prepareOutput } from './output-dir.js';
 import { UsageError } from './usage-error.js';
-import { validateSpec, type ModelSpec } from '../spec.js';
-import type { Dataset } from '../training.js';
-import { init } from '../wasm.js';
+import { validateSpec, type ModelSpec } from '../model/spec.js';
+import type { Dataset } from '../model/training.js';
+import { init } from '../runtime/wasm.js';
 import { DOCTOR_USAGE, parseDoctorArgs, type DoctorArgs } from './doctor-args.js';
 import { renderDoctorText } from './doctor-text.js';
 

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { ModelSpec } from '../spec.js';
+import type { ModelSpec } from '../model/spec.js';
 
 /** The one-word diagnosis of a network, worst problem first. */
 export type Verdict = 'vanishing' | 'exploding' | 'saturated' | 'dead' | 'vanishingThroughTime' | 'nonFinite' | 'healthy';

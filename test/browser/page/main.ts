@@ -1,7 +1,7 @@
 /**
  * The browser test page: imports gradlab as a user would (the built package), trains the
  * fixture's network in a worker while counting animation frames, and publishes what it saw on
- * `window.gradlabResult` for test/browser.test.ts to read.
+ * `window.gradlabResult` for test/browser/browser.test.ts to read.
  */
 import { GradlabError, capabilities, createTrainer, type Capabilities } from '../../../dist/ts/index.js';
 import { RUN, SPEC, dataset, hashState, relativeError } from '../fixture.js';

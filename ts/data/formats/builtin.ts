@@ -8,10 +8,10 @@
  * Labels follow the loss as for files: class indices for softmax cross-entropy, one-hot rows
  * for the other losses on mnist.
  */
-import { describe, invalidArgument } from '../../errors.js';
-import { MNIST_MAX_PER_DIGIT, loadMnist } from '../../mnist.js';
-import { addingProblem, firstSymbolTask } from '../../tasks.js';
-import type { Dataset } from '../../training.js';
+import { describe, invalidArgument } from '../../runtime/errors.js';
+import { MNIST_MAX_PER_DIGIT, loadMnist } from '../mnist.js';
+import { addingProblem, firstSymbolTask } from '../tasks.js';
+import type { Dataset } from '../../model/training.js';
 import { toDataset, type DataTarget } from './dataset.js';
 
 /** A built-in source: its name and its one number (digits per class, or sequence length). */

@@ -3,7 +3,7 @@
  * Fields may be quoted (RFC 4180: `"a ""b"""`); blank lines are skipped; `\r\n` and `\n` both
  * end a row. Every field must be a finite number, or the error names its row and column.
  */
-import { GradlabError, describe, invalidArgument } from '../../errors.js';
+import { GradlabError, describe, invalidArgument } from '../../runtime/errors.js';
 import type { ParsedArray } from './parsed-array.js';
 
 export interface CsvOptions {

@@ -5,9 +5,9 @@
  * numbers in `[0, classes)`. Each is an `InvalidArgument` or `ShapeMismatch` error naming the
  * array, the row and the value.
  */
-import { invalidArgument, shapeMismatch, shapeString } from '../../errors.js';
-import type { LossName } from '../../spec.js';
-import type { Dataset } from '../../training.js';
+import { invalidArgument, shapeMismatch, shapeString } from '../../runtime/errors.js';
+import type { LossName } from '../../model/spec.js';
+import type { Dataset } from '../../model/training.js';
 import type { ParsedArray } from './parsed-array.js';
 
 /** What the data must fit: the spec's per-example input shape, the model's output shape and the loss. */

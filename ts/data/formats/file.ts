@@ -4,7 +4,7 @@
  * array) or in a second file. Only bytes come in: the CLI reads files from disk, the lab's
  * page from the user's file picker.
  */
-import { invalidArgument } from '../../errors.js';
+import { invalidArgument } from '../../runtime/errors.js';
 import { parseCsv } from './csv.js';
 import { toDataset, type DataTarget } from './dataset.js';
 import { pickArrays } from './named-arrays.js';
@@ -12,7 +12,7 @@ import { parseNpy } from './npy.js';
 import { parseNpz } from './npz.js';
 import type { ParsedArray } from './parsed-array.js';
 import { parseSafetensorsArrays } from './safetensors.js';
-import type { Dataset } from '../../training.js';
+import type { Dataset } from '../../model/training.js';
 
 /** A file as bytes, with its name (the extension picks the format). */
 export interface DataFile {

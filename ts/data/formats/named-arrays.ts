@@ -3,7 +3,7 @@
  * labels: the first name present of each list below, or, for an archive of exactly two
  * positional arrays (`np.savez(f, x, y)`), `arr_0` and `arr_1`.
  */
-import { invalidArgument } from '../../errors.js';
+import { invalidArgument } from '../../runtime/errors.js';
 import type { ParsedArray } from './parsed-array.js';
 
 /** The names looked for, in order of preference. */

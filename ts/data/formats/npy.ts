@@ -14,7 +14,7 @@
  * float32; the rest becomes float64 (64-bit integers beyond ±2^53 are refused: they would
  * not survive the conversion).
  */
-import { GradlabError, describe, invalidArgument } from '../../errors.js';
+import { GradlabError, describe, invalidArgument } from '../../runtime/errors.js';
 import { elementCount, type ParsedArray } from './parsed-array.js';
 
 const OP = 'parseNpy';

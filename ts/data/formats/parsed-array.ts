@@ -2,7 +2,7 @@
  * What every file parser returns: one numeric array as the file holds it, before it is
  * checked against a spec and turned into a dataset (`dataset.ts`).
  */
-import { invalidArgument } from '../../errors.js';
+import { invalidArgument } from '../../runtime/errors.js';
 
 /** An n-dimensional array read from a file, in row-major (C) order. */
 export interface ParsedArray {

@@ -1,5 +1,5 @@
 /** The tensors of a `.safetensors` data file (features and labels), read by the state-dict format's decoder. */
-import { decodeSafetensorsData } from '../../safetensors.js';
+import { decodeSafetensorsData } from '../../model/safetensors.js';
 import type { ParsedArray } from './parsed-array.js';
 
 /** Every tensor of the file by name; integer dtypes (I64 labels) are exact. */

@@ -2,10 +2,10 @@
  * One entry point for the doctor's data, in Node and in browsers alike: a built-in source by
  * name (`mnist`, `adding:50`, …) or a file's bytes, shaped and checked for a spec.
  */
-import { invalidArgument } from '../../errors.js';
-import { createModel } from '../../model.js';
-import type { ModelSpec } from '../../spec.js';
-import type { Dataset } from '../../training.js';
+import { invalidArgument } from '../../runtime/errors.js';
+import { createModel } from '../../model/model.js';
+import type { ModelSpec } from '../../model/spec.js';
+import type { Dataset } from '../../model/training.js';
 import { builtinDataset, parseBuiltinSource } from './builtin.js';
 import type { DataTarget } from './dataset.js';
 import { loadDataFile, type DataFile, type DataFileOptions } from './file.js';

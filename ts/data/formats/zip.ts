@@ -5,7 +5,7 @@
  * through the platform's `DecompressionStream('deflate-raw')` (Node ≥ 18, every current
  * browser), so nothing here depends on Node.
  */
-import { GradlabError, invalidArgument } from '../../errors.js';
+import { GradlabError, invalidArgument } from '../../runtime/errors.js';
 
 const OP = 'readZip';
 const END_SIGNATURE = 0x06054b50;
