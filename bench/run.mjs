@@ -3,7 +3,7 @@
  * target from ANCHORS.md and issue 16.
  *
  *   node bench/run.mjs              all suites (kernels, mlp, batchnorm, lstm, predict, relaxed,
- *                                   workers, memory, sweeps, then any other)
+ *                                   workers, memory, doctor, sweeps, then any other)
  *   node bench/run.mjs mlp lstm     a subset
  *   node bench/run.mjs --quick      fewer, shorter rounds, no sweeps (add --sweeps for them)
  *

@@ -16,7 +16,7 @@ import type { DoctorReport } from '../doctor/report.js';
 import { prepareOutput } from './output-dir.js';
 import { UsageError } from './usage-error.js';
 import { validateSpec, type ModelSpec } from '../model/spec.js';
-import type { Dataset } from '../model/training.js';
+import type { Dataset } from '../model/types.js';
 import { init } from '../runtime/wasm.js';
 import { DOCTOR_USAGE, parseDoctorArgs, type DoctorArgs } from './doctor-args.js';
 import { renderDoctorText } from './doctor-text.js';
@@ -126,4 +126,15 @@ export async function runDoctor(argv: readonly string[], environment: DoctorEnvi
     }
     throw error;
   }
+}
+
+/** `gradlab doctor …` (the arguments after `doctor`): the real `diagnose` on the process's streams. */
+export async function run(argv: string[]): Promise<number> {
+  const { diagnose } = await import('../doctor/diagnose.js');
+  return runDoctor(argv, {
+    diagnose,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    interactive: process.stderr.isTTY === true,
+  });
 }

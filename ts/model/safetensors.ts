@@ -15,7 +15,7 @@
  * F64, F16 and BF16 to float32; anything malformed is a `GradlabError` naming the field.
  */
 import { GradlabError, describe, shapeString } from '../runtime/errors.js';
-import type { StateDict, TensorLike } from './model.js';
+import type { StateDict, TensorLike } from './types.js';
 
 /** Bytes per element of each dtype the state-dict decoder reads (it converts all of them to float32). */
 const DTYPE_BYTES = { F32: 4, F64: 8, F16: 2, BF16: 2 } as const;
@@ -263,7 +263,7 @@ export function safetensorsMetadata(bytes: Uint8Array): Record<string, string> {
   return readHeader('safetensorsMetadata', bytes).metadata;
 }
 
-/** {@link encodeSafetensors} under the name the PyTorch fixture suite looks for. */
+/** {@link encodeSafetensors} under its other public name (kept: scripts and the README use it). */
 export const toSafetensors = encodeSafetensors;
-/** {@link decodeSafetensors} under the name the PyTorch fixture suite looks for. */
+/** {@link decodeSafetensors} under its other public name (kept: scripts and the README use it). */
 export const fromSafetensors = decodeSafetensors;

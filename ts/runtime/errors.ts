@@ -12,7 +12,6 @@ export type GradlabErrorCode =
   | 'InvalidSpec'
   | 'Disposed'
   | 'WorkerDied'
-  | 'Aborted'
   /** An optional package a function needs is not installed (`arg` names it). */
   | 'MissingPackage';
 

@@ -11,7 +11,7 @@
 import { describe, invalidArgument } from '../../runtime/errors.js';
 import { MNIST_MAX_PER_DIGIT, loadMnist } from '../mnist.js';
 import { addingProblem, firstSymbolTask } from '../tasks.js';
-import type { Dataset } from '../../model/training.js';
+import type { Dataset } from '../../model/types.js';
 import { toDataset, type DataTarget } from './dataset.js';
 
 /** A built-in source: its name and its one number (digits per class, or sequence length). */

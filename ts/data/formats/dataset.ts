@@ -7,7 +7,7 @@
  */
 import { invalidArgument, shapeMismatch, shapeString } from '../../runtime/errors.js';
 import type { LossName } from '../../model/spec.js';
-import type { Dataset } from '../../model/training.js';
+import type { Dataset } from '../../model/types.js';
 import type { ParsedArray } from './parsed-array.js';
 
 /** What the data must fit: the spec's per-example input shape, the model's output shape and the loss. */

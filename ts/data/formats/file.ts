@@ -12,7 +12,7 @@ import { parseNpy } from './npy.js';
 import { parseNpz } from './npz.js';
 import type { ParsedArray } from './parsed-array.js';
 import { parseSafetensorsArrays } from './safetensors.js';
-import type { Dataset } from '../../model/training.js';
+import type { Dataset } from '../../model/types.js';
 
 /** A file as bytes, with its name (the extension picks the format). */
 export interface DataFile {

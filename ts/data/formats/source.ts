@@ -5,7 +5,7 @@
 import { invalidArgument } from '../../runtime/errors.js';
 import { createModel } from '../../model/model.js';
 import type { ModelSpec } from '../../model/spec.js';
-import type { Dataset } from '../../model/training.js';
+import type { Dataset } from '../../model/types.js';
 import { builtinDataset, parseBuiltinSource } from './builtin.js';
 import type { DataTarget } from './dataset.js';
 import { loadDataFile, type DataFile, type DataFileOptions } from './file.js';
