@@ -47,7 +47,7 @@ impl ModelCore {
     /// The measurements of the last pass with them on.
     pub fn health(&mut self) -> HealthReport {
         let records = self.model.health();
-        let layers: Vec<_> = records.iter().map(|r| json!({ "name": r.name, "kind": r.kind, "activation": r.activation.map(|a| a.name()) })).collect();
+        let layers: Vec<_> = records.iter().map(|r| json!({ "name": r.name, "kind": r.kind, "activation": r.activation })).collect();
         let mut values = Vec::new();
         for r in records {
             values.extend_from_slice(&[r.pre_activation_mean, r.pre_activation_std, r.saturated_fraction.unwrap_or(f64::NAN), r.dead_fraction.unwrap_or(f64::NAN)]);

@@ -13,8 +13,7 @@
 //! variance, output) and writes y once; backward reads ∂L/∂y and x twice and writes ∂L/∂x once.
 
 use super::activation::Activation;
-use super::health::Signals;
-use super::layer::{example_len, Buffer, Layer, Mode, Param, Role};
+use super::layer::{Signals, example_len, Buffer, Layer, Mode, Param, Role};
 use crate::error::{Error, Result};
 use crate::kernels::lanes::{zip_lanes, F32x4};
 use crate::kernels::vector;
@@ -236,7 +235,7 @@ impl Layer for BatchNorm {
 
     /// Its output is the pre-activation of the nonlinearity that follows it.
     fn signals<'a>(&'a self, _input: &'a [f32], output: &'a [f32]) -> Option<Signals<'a>> {
-        Some(Signals { activation: Some(Activation::Identity), pre_activation: output, output, units: self.features })
+        Some(Signals { activation: Some(Activation::Identity.name()), pre_activation: output, output, units: self.features })
     }
 
     fn visit_buffers(&mut self, visit: &mut dyn FnMut(&mut Buffer)) {

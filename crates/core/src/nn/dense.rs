@@ -2,9 +2,8 @@
 //! On sequence inputs [time, in] it applies to every time step.
 
 use super::activation::{Activation, ActivationFn};
-use super::health::Signals;
 use super::init::{self, Init};
-use super::layer::{example_count, Layer, Mode, Param, Role};
+use super::layer::{Signals, example_count, Layer, Mode, Param, Role};
 use crate::error::Result;
 use crate::kernels::{sgemm, vector};
 use crate::rng::Rng;
@@ -128,7 +127,7 @@ impl Layer for Dense {
 
     fn signals<'a>(&'a self, _input: &'a [f32], output: &'a [f32]) -> Option<Signals<'a>> {
         let pre_activation = if self.activation.is_identity() { output } else { &self.pre_activation };
-        Some(Signals { activation: Some(self.activation.activation()), pre_activation, output, units: self.out_features })
+        Some(Signals { activation: Some(self.activation.activation().name()), pre_activation, output, units: self.out_features })
     }
 
     /// The pre-activations and their gradient, kept unless the activation is the identity.

@@ -12,9 +12,11 @@
 //! right after an identity layer in the same chain (`dense → batchnorm → activation`) is
 //! measured as that layer's nonlinearity, so every record names a layer of `diagnostics()`.
 
-use super::activation::Activation;
 use super::layer::{Layer, Role};
 use super::sequential::Sequential;
+
+/// The spec name of the identity, whose outputs are its pre-activations.
+const IDENTITY: &str = "identity";
 
 /// Bins of every histogram.
 pub const HISTOGRAM_BINS: usize = 30;
@@ -96,23 +98,13 @@ impl Histogram {
     }
 }
 
-/// What a layer's last forward pass holds for the measurements.
-pub struct Signals<'a> {
-    /// The nonlinearity that made `output` from `pre_activation`; `None` where it is not one
-    /// activation (an LSTM's gates), so neither saturation nor dead units are measured.
-    pub activation: Option<Activation>,
-    pub pre_activation: &'a [f32],
-    pub output: &'a [f32],
-    /// Units per row of `output` (its last axis).
-    pub units: usize,
-}
-
 /// One layer's measurements on the last batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerHealth {
     pub name: String,
     pub kind: &'static str,
-    pub activation: Option<Activation>,
+    /// The nonlinearity's spec name (`Activation::name`).
+    pub activation: Option<&'static str>,
     pub pre_activation_mean: f64,
     pub pre_activation_std: f64,
     /// Share of sigmoid/tanh outputs within [`SATURATION_MARGIN`] of a bound; `None` for
@@ -169,17 +161,17 @@ fn mean_std(values: &[f32]) -> (f64, f64) {
     (mean, std)
 }
 
-fn saturated_fraction(activation: Activation, output: &[f32]) -> Option<f64> {
+fn saturated_fraction(activation: &str, output: &[f32]) -> Option<f64> {
     let saturated = match activation {
-        Activation::Sigmoid => output.iter().filter(|&&y| y <= SATURATION_MARGIN || y >= 1.0 - SATURATION_MARGIN).count(),
-        Activation::Tanh => output.iter().filter(|&&y| y.abs() >= 1.0 - SATURATION_MARGIN).count(),
+        "sigmoid" => output.iter().filter(|&&y| y <= SATURATION_MARGIN || y >= 1.0 - SATURATION_MARGIN).count(),
+        "tanh" => output.iter().filter(|&&y| y.abs() >= 1.0 - SATURATION_MARGIN).count(),
         _ => return None,
     };
     Some(saturated as f64 / output.len().max(1) as f64)
 }
 
-fn dead_fraction(activation: Activation, output: &[f32], units: usize) -> Option<f64> {
-    if activation != Activation::Relu || units == 0 {
+fn dead_fraction(activation: &str, output: &[f32], units: usize) -> Option<f64> {
+    if activation != "relu" || units == 0 {
         return None;
     }
     let mut alive = vec![false; units];
@@ -192,11 +184,11 @@ fn dead_fraction(activation: Activation, output: &[f32], units: usize) -> Option
 impl LayerHealth {
     /// Sets the nonlinearity's part of the record: its activation, saturation, dead units and
     /// the activation histogram.
-    fn set_nonlinearity(&mut self, activation: Option<Activation>, output: &[f32], units: usize) {
+    fn set_nonlinearity(&mut self, activation: Option<&'static str>, output: &[f32], units: usize) {
         self.activation = activation;
         self.saturated_fraction = activation.and_then(|a| saturated_fraction(a, output));
         self.dead_fraction = activation.and_then(|a| dead_fraction(a, output, units));
-        self.activations = if activation == Some(Activation::Identity) { self.pre_activations.clone() } else { Histogram::linear(output) };
+        self.activations = if activation == Some(IDENTITY) { self.pre_activations.clone() } else { Histogram::linear(output) };
     }
 }
 
@@ -215,7 +207,8 @@ pub fn bin_gradients(layer: &mut dyn Layer, record: &mut LayerHealth) {
 /// `input`, replacing the contents of `records`, in forward order.
 pub fn measure(body: &mut Sequential, input: &[f32], records: &mut Vec<LayerHealth>) {
     let mut count = 0;
-    walk(body, input, records, &mut count);
+    let (layers, outputs) = body.layers_and_outputs();
+    walk(layers, outputs, input, records, &mut count);
     records.truncate(count);
 }
 
@@ -237,16 +230,15 @@ fn place(records: &mut Vec<LayerHealth>, count: &mut usize, record: LayerHealth,
     index
 }
 
-fn walk(body: &mut Sequential, input: &[f32], records: &mut Vec<LayerHealth>, count: &mut usize) {
-    let (layers, outputs) = body.layers_and_outputs();
+fn walk(layers: &mut [Box<dyn Layer>], outputs: &[Vec<f32>], input: &[f32], records: &mut Vec<LayerHealth>, count: &mut usize) {
     // The record a following activation layer may still complete: the last one, when it was
     // made by the previous layer of this chain and has no nonlinearity of its own.
     let mut open: Option<usize> = None;
     for (i, layer) in layers.iter_mut().enumerate() {
         let layer_input: &[f32] = if i == 0 { input } else { &outputs[i - 1] };
         let layer_output: &[f32] = &outputs[i];
-        if let Some(nested) = layer.body_mut() {
-            walk(nested, layer_input, records, count);
+        if let Some((nested, nested_outputs)) = layer.nested_mut() {
+            walk(nested, nested_outputs, layer_input, records, count);
             open = None;
             continue;
         }
@@ -279,7 +271,7 @@ fn walk(body: &mut Sequential, input: &[f32], records: &mut Vec<LayerHealth>, co
                 };
                 record.set_nonlinearity(signals.activation, signals.output, signals.units);
                 let index = place(records, count, record, layer.name());
-                open = if signals.activation == Some(Activation::Identity) { Some(index) } else { None };
+                open = if signals.activation == Some(IDENTITY) { Some(index) } else { None };
             }
             (None, Some(index)) => {
                 records[index].set_nonlinearity(signals.activation, signals.output, signals.units);
@@ -322,12 +314,12 @@ mod tests {
 
     #[test]
     fn saturation_and_dead_units_follow_their_definitions() {
-        assert_eq!(saturated_fraction(Activation::Sigmoid, &[0.005, 0.5, 0.995, 0.2]), Some(0.5));
-        assert_eq!(saturated_fraction(Activation::Tanh, &[-0.995, 0.0, 0.98, 1.0]), Some(0.5));
-        assert_eq!(saturated_fraction(Activation::Relu, &[0.0]), None);
+        assert_eq!(saturated_fraction("sigmoid", &[0.005, 0.5, 0.995, 0.2]), Some(0.5));
+        assert_eq!(saturated_fraction("tanh", &[-0.995, 0.0, 0.98, 1.0]), Some(0.5));
+        assert_eq!(saturated_fraction("relu", &[0.0]), None);
         // Three units over two rows: unit 1 is zero in both.
-        assert_eq!(dead_fraction(Activation::Relu, &[0.0, 0.0, 1.0, 2.0, 0.0, 0.0], 3), Some(1.0 / 3.0));
-        assert_eq!(dead_fraction(Activation::LeakyRelu(0.01), &[0.0, 0.0], 2), None);
+        assert_eq!(dead_fraction("relu", &[0.0, 0.0, 1.0, 2.0, 0.0, 0.0], 3), Some(1.0 / 3.0));
+        assert_eq!(dead_fraction("leakyRelu", &[0.0, 0.0], 2), None);
         let (mean, std) = mean_std(&[1.0, 2.0, 3.0, 4.0]);
         assert!((mean - 2.5).abs() < 1e-12 && (std - 1.25f64.sqrt()).abs() < 1e-12);
     }

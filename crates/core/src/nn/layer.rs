@@ -1,7 +1,5 @@
 //! What every layer is: a forward map over a batch, its backward map, and its parameters.
 
-use super::health::Signals;
-use super::sequential::Sequential;
 use crate::error::Result;
 use crate::size::{self, Count};
 
@@ -111,14 +109,14 @@ pub trait Layer {
         &mut []
     }
 
-    /// The chain nested inside this layer (a residual block's body), for the health
-    /// measurements, which need its layers' outputs too.
-    fn body_mut(&mut self) -> Option<&mut Sequential> {
+    /// The chain nested inside this layer (a residual block's body) and its layers' outputs
+    /// of the last forward pass, for the health measurements.
+    fn nested_mut(&mut self) -> Option<(&mut [Box<dyn Layer>], &[Vec<f32>])> {
         None
     }
 
     /// What the last forward pass (from `input` to `output`) holds for the health
-    /// measurements (see [`super::health`]); `None` for layers that apply no map worth measuring.
+    /// measurements (see `nn::health`); `None` for layers that apply no map worth measuring.
     fn signals<'a>(&'a self, _input: &'a [f32], _output: &'a [f32]) -> Option<Signals<'a>> {
         None
     }
@@ -133,4 +131,16 @@ pub fn example_len(dims: &[usize]) -> usize {
 /// [`example_len`] as a checked [`Count`], for bounding sizes that are not yet known to fit.
 pub fn example_count(dims: &[usize]) -> Count {
     Count::product(dims)
+}
+
+/// What a layer's last forward pass holds for the health measurements (`nn::health`).
+pub struct Signals<'a> {
+    /// The spec name of the nonlinearity that made `output` from `pre_activation`
+    /// (`Activation::name`); `None` where it is not one activation (an LSTM's gates), so
+    /// neither saturation nor dead units are measured.
+    pub activation: Option<&'static str>,
+    pub pre_activation: &'a [f32],
+    pub output: &'a [f32],
+    /// Units per row of `output` (its last axis).
+    pub units: usize,
 }

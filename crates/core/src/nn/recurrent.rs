@@ -12,9 +12,8 @@
 //! U(−1/√H, 1/√H).
 
 use super::activation::Activation;
-use super::health::Signals;
 use super::init::uniform_values;
-use super::layer::{Layer, Mode, Param, Role};
+use super::layer::{Signals, Layer, Mode, Param, Role};
 use crate::error::Result;
 use crate::recurrence::{CellKind, InitialState, InputGradients, Scratch, Trace, Unroll, Upstream, WeightGradients, Weights};
 use crate::rng::Rng;
@@ -157,7 +156,7 @@ impl Layer for Recurrent {
     /// Every step's z_t and h_t; an RNN's h_t = tanh(z_t), an LSTM's mixes its gates.
     fn signals<'a>(&'a self, _input: &'a [f32], _output: &'a [f32]) -> Option<Signals<'a>> {
         let activation = match self.unroll.cell {
-            CellKind::Rnn => Some(Activation::Tanh),
+            CellKind::Rnn => Some(Activation::Tanh.name()),
             CellKind::Lstm => None,
         };
         Some(Signals { activation, pre_activation: self.trace.pre_activations(), output: self.trace.hidden(), units: self.unroll.units })

@@ -69,7 +69,7 @@ impl Layer for Residual {
         &mut self.body.layers
     }
 
-    fn body_mut(&mut self) -> Option<&mut Sequential> {
-        Some(&mut self.body)
+    fn nested_mut(&mut self) -> Option<(&mut [Box<dyn Layer>], &[Vec<f32>])> {
+        Some(self.body.layers_and_outputs())
     }
 }
