@@ -149,3 +149,26 @@ describe('gradlab doctor', () => {
     }
   });
 });
+
+describe('gradlab doctor with the real diagnose', () => {
+  it("runs through the package's command on a user's CSV and prints one JSON report", async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const dir = await mkdtemp(join(tmpdir(), 'gradlab-doctor-real-'));
+    // 200 rows of 4 features; the class is which of the first two features is larger.
+    const rows = Array.from({ length: 200 }, (_, i) => {
+      const features = [Math.sin(i), Math.cos(3 * i), Math.sin(7 * i), Math.cos(11 * i)];
+      return `${features.map((v) => v.toFixed(6)).join(',')},${features[0] > features[1] ? 1 : 0}`;
+    });
+    await writeFile(join(dir, 'data.csv'), `a,b,c,d,label\n${rows.join('\n')}\n`);
+    const deep = { input: [4], layers: [1, 2, 3, 4].map((i) => ({ type: 'dense', units: 8, activation: 'sigmoid', name: `h${i}` })).concat([{ type: 'dense', units: 2, name: 'out' } as never]), loss: 'softmaxCrossEntropy' };
+    const main = new URL('../../dist/ts/cli/main.js', import.meta.url).pathname;
+    const { stdout } = await promisify(execFile)(process.execPath, [main, 'doctor', await specFile(deep), '--data', join(dir, 'data.csv'), '--json', '--steps', '30', '--no-trials', '--seed', '3'], { maxBuffer: 64 << 20 });
+    const parsed = JSON.parse(stdout) as DoctorReport;
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(parsed.layers.map((l) => l.name)).toEqual(['h1', 'h2', 'h3', 'h4', 'out']);
+    expect(parsed.layers.every((l) => Number.isFinite(l.weightGradNorm) && l.weightGradNorm > 0)).toBe(true);
+    expect(parsed.trials).toEqual([]);
+    expect(['vanishing', 'saturated', 'healthy']).toContain(parsed.verdict);
+  });
+});

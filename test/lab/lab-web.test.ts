@@ -3,7 +3,8 @@
  * `vite preview` (as `npm run lab:web` serves it), driven like a user (fill the form, press
  * Start) and checked against the CLI: the per-epoch learning speeds the chart received equal
  * the CLI's `speedHistory` for the same seed, bit for bit, and every measurement equals the
- * same run replayed in Node.
+ * same run replayed in Node. The doctor panel diagnoses a typed spec on a CSV picked from
+ * disk in the page's workers, with the verdict diagnose gives in Node.
  *
  * Without /usr/bin/chromium the suite fails with a message saying how to install it; set
  * GRADLAB_SKIP_BROWSER=1 to skip it on purpose (CI installs chromium and never sets it).
@@ -19,9 +20,10 @@ import type { Browser, Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mnistSplit } from '../../lab/dist/data.js';
-import { init } from '../../dist/ts/index.js';
+import { diagnose, init, loadDataSource, validateSpec } from '../../dist/ts/index.js';
 import { DEFAULT_CONFIG, type RunConfig } from '../../lab/web/config.js';
 import type { LabRunState } from '../../lab/web/main.js';
+import type { DoctorRunState } from '../../lab/web/doctor-panel.js';
 import type { EpochPoint } from '../../lab/web/protocol.js';
 import { measureRun } from '../../lab/web/run.js';
 // @ts-ignore -- plain ESM helper of the browser suite, shared
@@ -33,6 +35,21 @@ const CLI = fileURLToPath(new URL('../../lab/dist/main.js', import.meta.url));
 const SEED = 5;
 /** Where the screenshot of the last run goes (for a human to look at). */
 const SCREENSHOT = join(tmpdir(), 'lab-web.png');
+/** The doctor panel's network: a deep sigmoid net on a CSV of 4 features. */
+const SPEC = {
+  input: [4],
+  layers: [...[1, 2, 3, 4].map((i) => ({ type: 'dense', units: 8, activation: 'sigmoid', name: `h${i}` })), { type: 'dense', units: 2, name: 'out' }],
+  loss: 'softmaxCrossEntropy',
+  optimizer: { type: 'sgd', lr: 0.5 },
+};
+/**
+ * 200 rows of 4 features in [0, 1] (the RBM pretraining trial refuses others: diagnose does not
+ * yet skip it for such data); the class says which of the first two features is larger.
+ */
+const CSV = `a,b,c,d,label\n${Array.from({ length: 200 }, (_, i) => {
+  const f = [Math.sin(i), Math.cos(3 * i), Math.sin(7 * i), Math.cos(11 * i)].map((v) => Number(((v + 1) / 2).toFixed(6)));
+  return `${f.join(',')},${f[0] > f[1] ? 1 : 0}`;
+}).join('\n')}\n`;
 
 /** The CLI's quick vanishing run: `speedHistory` of every net, keyed by hidden-layer count. */
 async function cliSpeedHistories(seed: number): Promise<Map<number, number[][]>> {
@@ -155,5 +172,37 @@ describe.skipIf(skip)('the lab page in headless Chromium', () => {
     expect(run.nets[0].points.length).toBeGreaterThanOrEqual(2);
     expect(run.nets[0].points.length).toBeLessThan(501);
     expect(await p.textContent('#start')).toBe('Start');
+  });
+
+  it("diagnoses a typed spec on a CSV from disk in workers, with progress, with diagnose's verdict in Node", async () => {
+    const p = page!;
+    await p.fill('#doctor-spec', JSON.stringify(SPEC));
+    await p.setInputFiles('#doctor-data', { name: 'data.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
+    await p.fill('#doctor-controls [name=seed]', '3');
+    await p.fill('#doctor-controls [name=steps]', '40');
+    await p.click('#doctor-start');
+    try {
+      await p.waitForFunction(() => ['done', 'error'].includes(window.doctorRun?.status ?? ''), null, { timeout: 90_000 });
+    } catch (error) {
+      throw new Error(`the diagnosis did not finish: ${(error as Error).message}\n${logs.join('\n')}`);
+    }
+    const run = (await p.evaluate(() => window.doctorRun)) as DoctorRunState;
+    expect(run.error, logs.join('\n')).toBeUndefined();
+    const report = run.report!;
+    expect(Object.keys(run.progress)).toContain('original');
+    expect(run.progress.original).toEqual({ step: 40, steps: 40 });
+    expect(await p.locator('#doctor-report svg').count()).toBeGreaterThanOrEqual(4);
+    expect(await p.locator('#doctor-report .verdict').textContent()).toBe(`Verdict: ${report.verdict}`);
+
+    await init();
+    const spec = validateSpec(SPEC);
+    const data = await loadDataSource(spec, { name: 'data.csv', bytes: new TextEncoder().encode(CSV) });
+    const node = await diagnose(spec, data, { seed: 3, steps: 40 });
+    expect(report.verdict).toBe(node.verdict);
+    expect(report.layers.map((l) => l.name)).toEqual(node.layers.map((l) => l.name));
+    expect(report.trials.map((t) => t.remedy).sort()).toEqual(node.trials.map((t) => t.remedy).sort());
+    // Not the trials' numbers: two diagnose runs in Node with the same seed already differ in
+    // some trials' improvement (elu 0.575 vs 0.5 seen), so the recommendation can differ too.
+    expect(report.trials.map((t) => t.remedy)).toContain(report.recommendation.remedy);
   });
 });
