@@ -4,7 +4,7 @@
 import { GradlabError, describe, invalidArgument, numberArg, shapeMismatch, shapeString } from '../runtime/errors.js';
 import { validateSpec, type ModelSpec } from './spec.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { evaluate, fit, type Dataset, type EvaluateResult, type FitOptions, type History } from './training.js';
+import { evaluate, fit, holdsClasses, type Dataset, type EvaluateResult, type FitOptions, type History } from './training.js';
 import { core as loadedCore, init as initWasm, type Core, type WasmSource } from '../runtime/wasm.js';
 import type { Batch, ModelCore, StepOutcome } from '../../pkg/gradlab.js';
 
@@ -76,14 +76,6 @@ export interface CreateModelOptions {
 
 /** The values the core reports per layer before its time-step norms (see `Diagnostics` in crates/wasm/src/model.rs). */
 const DIAGNOSTIC_FIXED_VALUES = 5;
-
-/**
- * Whether `y` holds class indices (sent as i32) rather than float targets: an Int32Array always
- * does; for softmax cross-entropy so does any array that is not a Float32Array.
- */
-export function holdsClasses(spec: ModelSpec, y: TensorLike): boolean {
-  return y.data instanceof Int32Array || (spec.loss === 'softmaxCrossEntropy' && !(y.data instanceof Float32Array));
-}
 
 function checkShape(op: string, arg: string, value: unknown): TensorLike {
   if (typeof value !== 'object' || value === null) invalidArgument(op, arg, 'a tensor {shape, data}', describe(value));

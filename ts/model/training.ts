@@ -4,7 +4,16 @@
  * loop inside a worker.
  */
 import { describe, invalidArgument, shapeMismatch, shapeString } from '../runtime/errors.js';
-import { holdsClasses, type LayerDiagnostics, type Model, type StepResult, type TensorLike } from './model.js';
+import type { LayerDiagnostics, Model, StepResult, TensorLike } from './model.js';
+import type { ModelSpec } from './spec.js';
+
+/**
+ * Whether `y` holds class indices (sent as i32) rather than float targets: an Int32Array always
+ * does; for softmax cross-entropy so does any array that is not a Float32Array.
+ */
+export function holdsClasses(spec: ModelSpec, y: TensorLike): boolean {
+  return y.data instanceof Int32Array || (spec.loss === 'softmaxCrossEntropy' && !(y.data instanceof Float32Array));
+}
 
 /** A dataset: `x` [N, ...input] and `y` [N, ...] (class indices or targets), row-aligned. */
 export interface Dataset {

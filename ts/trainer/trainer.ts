@@ -21,15 +21,17 @@
  * `diagnostics`, come from worker 0 (DDP broadcasts rank 0's buffers).
  */
 import { capabilities, type Capabilities } from '../runtime/capabilities.js';
-import { WorkerConnection, type CreateWorker } from './endpoint.js';
+import { WorkerConnection } from './endpoint.js';
+import type { CreateWorker } from './worker-handle.js';
 import { GradlabError, describe, invalidArgument } from '../runtime/errors.js';
 import { GradientExchange, GradientLayout, SharedExchange, TransferExchange, gradientsOf, l2Norm, shardsOf, type Contribution, type StepUpdate } from './gradient-exchange.js';
-import { holdsClasses, type GradientsResult, type LayerDiagnostics, type StateDict, type StepResult, type TensorData, type TensorLike } from '../model/model.js';
+import { type GradientsResult, type LayerDiagnostics, type StateDict, type StepResult, type TensorData, type TensorLike } from '../model/model.js';
 import { RunControl } from './run-control.js';
 import { validateSpec, type ModelSpec } from '../model/spec.js';
-import { EpochTally, checkFitOptions, checkTensor, rowsOf, type Dataset, type EpochResult, type EvaluateResult, type History, type StepProgress } from '../model/training.js';
+import { EpochTally, checkFitOptions, holdsClasses, checkTensor, rowsOf, type Dataset, type EpochResult, type EvaluateResult, type History, type StepProgress } from '../model/training.js';
 import { init, type WasmSource } from '../runtime/wasm.js';
-import { reportsProgress, type BatchSource, type DatasetTransfer, type EpochReply, type ModelDescription, type RemoteTrainerWorker, type StepReply, type StepRequest } from './worker-protocol.js';
+import type { ModelDescription } from './model-description.js';
+import { reportsProgress, type BatchSource, type DatasetTransfer, type EpochReply, type RemoteTrainerWorker, type StepReply, type StepRequest } from './worker-protocol.js';
 import * as Comlink from 'comlink';
 
 export interface CreateTrainerOptions {
