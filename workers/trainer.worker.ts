@@ -8,14 +8,15 @@
 import * as Comlink from 'comlink';
 import { platform } from '../ts/runtime/platform.js';
 import { GradlabError, invalidArgument } from '../ts/runtime/errors.js';
-import { combineLosses, sharedBanks, shardsOf, shardWeights } from '../ts/trainer/gradient-exchange.js';
-import { createModel, type Model, type StateDict, type StepResult, type TensorLike } from '../ts/model/model.js';
+import { BatchGatherer } from '../ts/model/batches.js';
+import { createModel, type Model } from '../ts/model/model.js';
+import { EpochTally, StepPlan, epochOrder } from '../ts/model/step-plan.js';
+import type { StateDict, StepProgress, StepResult, TensorLike } from '../ts/model/types.js';
+import { combineLosses, sharedBanks, shardsOf, shardWeights, withHeld } from '../ts/trainer/gradient-exchange.js';
 import { RunControl } from '../ts/trainer/run-control.js';
-import { EpochTally, epochOrder, gather, type StepProgress } from '../ts/model/training.js';
 import {
   READY_MESSAGE,
   registerErrorTransfer,
-  reportsProgress,
   type ApplyRequest,
   type BatchRequest,
   type BatchSource,
@@ -29,15 +30,12 @@ import {
   type TrainerWorkerApi,
 } from '../ts/trainer/worker-protocol.js';
 
-/** A dataset held for `fit`, with the current epoch's row order and reusable batch buffers. */
+/** A dataset held for `fit`, with the current epoch's row order and its batch gatherer. */
 class HeldDataset {
   private order?: { epoch: number; rows: Int32Array };
-  private xBuffer = new Float32Array(0);
-  private yBuffer: Float32Array | Int32Array;
+  private gatherer?: BatchGatherer;
 
-  constructor(readonly data: DatasetTransfer) {
-    this.yBuffer = data.y.data instanceof Int32Array ? new Int32Array(0) : new Float32Array(0);
-  }
+  constructor(readonly data: DatasetTransfer) {}
 
   get count(): number {
     return this.data.x.shape[0];
@@ -46,18 +44,8 @@ class HeldDataset {
   /** Rows `[start, end)` of `epoch`'s order as a batch (views of buffers reused by the next call). */
   rows(model: Model, epoch: number, start: number, end: number): { x: TensorLike; y: TensorLike } {
     if (this.order?.epoch !== epoch) this.order = { epoch, rows: epochOrder(model, this.count, epoch, this.data.shuffle, this.data.seed) };
-    const { x, y } = this.data;
-    const xRow = x.data.length / this.count;
-    const yRow = y.data.length / this.count;
-    const rows = end - start;
-    if (this.xBuffer.length < rows * xRow) this.xBuffer = new Float32Array(rows * xRow);
-    if (this.yBuffer.length < rows * yRow) this.yBuffer = y.data instanceof Int32Array ? new Int32Array(rows * yRow) : new Float32Array(rows * yRow);
-    gather(x.data, xRow, this.order.rows, start, end, this.xBuffer);
-    gather(y.data, yRow, this.order.rows, start, end, this.yBuffer);
-    return {
-      x: { shape: [rows, ...x.shape.slice(1)], data: this.xBuffer.subarray(0, rows * xRow) },
-      y: { shape: [rows, ...y.shape.slice(1)], data: this.yBuffer.subarray(0, rows * yRow) },
-    };
+    this.gatherer ??= new BatchGatherer('fit', this.data, model.spec);
+    return this.gatherer.batch(this.order.rows, start, end);
   }
 }
 
@@ -113,15 +101,24 @@ function runBatch(request: BatchRequest, reply: StepReply, transfers: Transferab
 }
 
 /**
- * Applies the step's average: of every worker's slot in the shared bank (each replica sums
- * them in the same order), or the average the caller sent. The model's guard refuses a
- * non-finite average as it refuses a non-finite training step.
+ * Every worker's gradients of a step in rank order, as this worker sums them: the slots of the
+ * shared bank, or the vectors the caller forwarded (transfer); its own as `'held'` where its
+ * model still holds them.
+ */
+function stepGradients(request: Pick<ApplyRequest, 'grads' | 'bank'>): (Float32Array | 'held')[] {
+  const { setup, banks } = exchanging('step');
+  if (setup.kind === 'shared') return withHeld(banks[request.bank], setup.rank);
+  if (!request.grads) invalidArgument('step', 'apply.grads', "every worker's gradients", 'nothing');
+  return request.grads;
+}
+
+/**
+ * Applies the step's average of every worker's gradients (each replica sums them in the same
+ * order, inside WASM). The model's guard refuses a non-finite average as it refuses a
+ * non-finite training step.
  */
 function applyAverage(request: ApplyRequest): StepResult {
-  const { setup, banks } = exchanging('step');
-  if (setup.kind === 'shared') return live().applyWeightedGradients(banks[request.bank], request.weights, request.losses);
-  if (!request.grads) invalidArgument('step', 'apply.grads', 'the averaged gradients', 'nothing');
-  return live().applyWeightedGradients([request.grads], [1], request.losses);
+  return live().applyWeightedGradients(stepGradients(request), request.weights, request.losses);
 }
 
 /** This worker's place in a data-parallel team with the shared exchange. */
@@ -148,16 +145,11 @@ function contributeShard(seat: SharedSeat, meeting: RunControl, dataset: HeldDat
   return shards.map(([first, past]) => past - first);
 }
 
-/**
- * Data parallel, once every worker has contributed: applies the average of `bank`'s slots, in
- * rank order as every replica does. Ranks 0 and 1 take their own shard's gradients where their
- * model still holds them (see `Model.applyWeightedGradients`), which gives the same bits.
- */
-function applyShards(seat: SharedSeat, meeting: RunControl, rows: number[], bank: 0 | 1): StepResult {
+/** Data parallel, once every worker has contributed to `bank`: applies the average of its slots. */
+function applyShards(meeting: RunControl, rows: number[], bank: 0 | 1): StepResult {
   const weights = shardWeights(rows);
   const losses = combineLosses(weights, rows.map((_, rank) => meeting.readLosses(bank, rank)));
-  const sources = seat.banks[bank].map((slot, rank): Float32Array | 'held' => (rank === seat.rank && rank <= 1 ? 'held' : slot));
-  return live().applyWeightedGradients(sources, weights, losses);
+  return applyAverage({ weights, losses, bank, diagnostics: false });
 }
 
 /**
@@ -171,9 +163,9 @@ function runEpoch(request: EpochRequest): EpochReply {
   const meeting = control;
   const seat: SharedSeat | undefined = exchange?.setup.kind === 'shared' ? { rank: exchange.setup.rank, workers: exchange.setup.workers, banks: exchange.banks } : undefined;
   if (!seat && meeting.parties > 1) throw new GradlabError({ code: 'InvalidState', op: 'runEpoch', message: 'runEpoch: data parallel epochs need the shared gradient exchange' });
-  const { epoch, batchSize, stepsBefore, progressEvery, progressDiagnostics, progress } = request;
+  const { epoch, batchSize, progressEvery, progressDiagnostics, progress } = request;
   const dataset = held(request.dataset);
-  const stepsPerEpoch = Math.ceil(dataset.count / batchSize);
+  const plan = new StepPlan(dataset.count, batchSize);
   const tally = new EpochTally(epoch);
   const reporter = (seat?.rank ?? 0) === 0;
   // Reports scheduled so far, up to the end of the step before last, and up to the end of the last step.
@@ -182,9 +174,7 @@ function runEpoch(request: EpochRequest): EpochReply {
   let reportsBeforeThis = 0;
   let stopped = false;
   try {
-    for (let step = 0; step < stepsPerEpoch; step++) {
-      const start = step * batchSize;
-      const end = Math.min(start + batchSize, dataset.count);
+    for (const { step, start, end, last } of plan.steps()) {
       const bank = (step % 2) as 0 | 1;
       const rows = seat && contributeShard(seat, meeting, dataset, epoch, start, end, bank);
       if (meeting.meet(reportsBeforeLast) !== 'go') {
@@ -192,19 +182,18 @@ function runEpoch(request: EpochRequest): EpochReply {
         break;
       }
       let outcome: StepResult;
-      if (seat && rows) outcome = applyShards(seat, meeting, rows, bank);
+      if (seat && rows) outcome = applyShards(meeting, rows, bank);
       else {
         const { x, y } = dataset.rows(current, epoch, start, end);
         outcome = current.trainStep(x, y);
       }
-      const last = step === stepsPerEpoch - 1;
       // Every worker counts the reports (any of them may be the one that waits for their acknowledgement); worker 0 posts them.
-      const scheduled = reportsProgress(progressEvery, stepsBefore, step, last);
+      const scheduled = plan.reports(progressEvery, epoch, step);
       const diagnostics = reporter && (last || (scheduled && progressDiagnostics)) ? current.diagnostics() : undefined;
       tally.add(outcome, last ? diagnostics : undefined);
       if (scheduled) {
         reports++;
-        const event: StepProgress = { ...outcome, epoch, step, stepsPerEpoch, ...(progressDiagnostics && diagnostics ? { diagnostics } : {}) };
+        const event: StepProgress = { ...outcome, epoch, step, stepsPerEpoch: plan.stepsPerEpoch, ...(progressDiagnostics && diagnostics ? { diagnostics } : {}) };
         progress?.postMessage(event);
       }
       reportsBeforeLast = reportsBeforeThis;
@@ -263,6 +252,10 @@ const api: TrainerWorkerApi = {
   gradients(x, y) {
     const result = live().gradients(x, y);
     return Comlink.transfer(result, buffersOf(result.grads));
+  },
+  averageGradients(request) {
+    const grads = live().weightedGradients(stepGradients(request), request.weights);
+    return Comlink.transfer(grads, buffersOf(grads));
   },
   stateDict() {
     const dict = live().stateDict();

@@ -13,8 +13,6 @@ import { renderReport, type ReportSection } from './report.js';
 import { renderTable } from './table.js';
 
 export async function runLab(options: LabOptions): Promise<void> {
-  const missing = options.names.filter((name) => experiments[name] === undefined);
-  if (missing.length > 0) throw new UsageError(`experiments not available in this build: ${missing.join(', ')}`);
   const dir = options.out === undefined ? undefined : await prepareOutput(options.out);
   const progress = new Progress();
   const results = new Map<ExperimentName, { experiment: ExperimentName }>();

@@ -24,12 +24,13 @@ export function chromiumMissing() {
 }
 
 /**
- * Builds the page with Vite into a fresh temporary folder.
+ * Builds a page (by default the trainer's, test/browser/page) with Vite into a fresh temporary folder.
+ * @param {string} root the folder of the page's index.html
  * @returns {Promise<{ outDir: string, remove: () => Promise<void> }>}
  */
-export async function buildPage() {
+export async function buildPage(root = PAGE_ROOT) {
   const outDir = await mkdtemp(path.join(tmpdir(), 'gradlab-page-'));
-  await build({ root: PAGE_ROOT, configFile: false, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+  await build({ root, configFile: false, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
   return { outDir, remove: () => rm(outDir, { recursive: true, force: true }) };
 }
 

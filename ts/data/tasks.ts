@@ -13,7 +13,7 @@
  * ```
  */
 import { describe, invalidArgument, shapeMismatch, shapeString, numberArg } from '../runtime/errors.js';
-import { type Labels, type TensorData, type TensorLike } from '../model/model.js';
+import type { Labels, TensorData, TensorLike } from '../model/types.js';
 import { init } from '../runtime/wasm.js';
 import type { Task } from '../../pkg/gradlab.js';
 

@@ -42,6 +42,8 @@ export interface LayerHealth {
   /** The layer's state-dict prefix, as in `diagnostics()` (e.g. `'0'`, `'2.block.0'`). */
   name: string;
   kind: string;
+  /** The nonlinearity measured for the layer (`'sigmoid'`, `'relu'`, …; `null` for an LSTM's gates). */
+  activation?: string | null;
   /** ‖∂C/∂b‖ (Nielsen's learning speed); `null` for layers without a bias. */
   biasGradNorm: number | null;
   /** ‖∂C/∂W‖. */
@@ -83,6 +85,8 @@ export interface TrialMetrics {
   accuracy: number | null;
   /** Ratio of the largest to the smallest per-layer ‖∂C/∂W‖ (1 is perfectly balanced). */
   gradientRatio: number;
+  /** Recurrent nets: the largest ‖∂L/∂h_T‖/‖∂L/∂h_1‖ of their recurrent layers (1 keeps the gradient through time); `null` otherwise. */
+  timeRatio?: number | null;
   verdict: Verdict;
 }
 

@@ -4,68 +4,50 @@
 import { GradlabError, describe, invalidArgument, numberArg, shapeMismatch, shapeString } from '../runtime/errors.js';
 import { validateSpec, type ModelSpec } from './spec.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { evaluate, fit, holdsClasses, type Dataset, type EvaluateResult, type FitOptions, type History } from './training.js';
+import { holdsClasses } from './batches.js';
+import { evaluate, fit, type FitOptions } from './training.js';
+import type { Dataset, EvaluateResult, GradientsResult, History, LayerDiagnostics, LossResult, StateDict, StepResult, TensorData, TensorLike } from './types.js';
 import { core as loadedCore, init as initWasm, type Core, type WasmSource } from '../runtime/wasm.js';
 import type { Batch, ModelCore, StepOutcome } from '../../pkg/gradlab.js';
 
-/** A dense f32 tensor as plain data: row-major `data` of `shape`'s size. */
-export interface TensorData {
-  shape: number[];
-  data: Float32Array;
+/** Fixed-bin counts over `[min, max]` (over log10|v| when `log`); see crates/core/src/nn/health.rs. */
+export interface HealthHistogram {
+  min: number;
+  max: number;
+  log: boolean;
+  /** Out-of-range values count in the first or last bin. */
+  counts: number[];
+  /** Left out: non-finite values, and zeros on a log scale. */
+  excluded: number;
 }
 
-/** Class indices, one per output row (for `softmaxCrossEntropy`). */
-export interface Labels {
-  shape: number[];
-  data: Int32Array;
-}
-
-/** Anything tensor-like accepted as input: `data` may be any array of numbers. */
-export interface TensorLike {
-  shape: readonly number[];
-  data: ArrayLike<number>;
-}
-
-/** The state dict: PyTorch names and layouts (`0.weight` [out, in], …). */
-export type StateDict = Record<string, TensorData>;
-
-/** What one batch's forward and backward pass measured. */
-export interface LossResult {
-  /** `dataLoss + penalty`. */
-  loss: number;
-  dataLoss: number;
-  /** The L1/L2 penalty (0 without regularisation). */
-  penalty: number;
-  /** Global L2 norm of the gradients (after the penalty, before clipping). */
-  gradNorm: number;
-}
-
-export interface GradientsResult extends LossResult {
-  /** ∂loss/∂parameter for every trainable parameter (not buffers). */
-  grads: StateDict;
-}
-
-export interface StepResult extends LossResult {
-  /** False when the non-finite guard refused the step (the weights are unchanged). */
-  applied: boolean;
-  /** Where the step first went non-finite: a layer name, or `loss`. */
-  nonFiniteAt?: string;
-}
-
-/** Per-layer diagnostics of the last backward pass (and, for `updateRatio`, the last step). */
-export interface LayerDiagnostics {
+/**
+ * One layer's health measurements on the last batch (see {@link Model.setHealthMeasurement}).
+ * A layer's pre-activation is what enters its nonlinearity: a dense layer's `x·Wᵀ + b`, a
+ * BatchNorm's output, a recurrent layer's z_t; an activation layer right after an identity
+ * layer is measured as that layer's nonlinearity.
+ */
+export interface LayerMeasurements {
+  /** As in {@link Model.diagnostics}. */
   name: string;
   kind: string;
-  /** Nielsen's learning speed ‖∂L/∂b‖ (BatchNorm: its shift); `null` for layers without bias. */
-  learningSpeed: number | null;
-  /** ‖∂L/∂W‖ over the layer's weights (BatchNorm: its scale): comparable across architectures. */
-  weightGradNorm: number;
-  weightNorm: number;
-  /** ‖ΔW‖/‖W‖ of the last applied update. */
-  updateRatio: number;
-  /** Recurrent layers: ‖∂L/∂h_t‖ for every time step t. */
-  timeGradNorms?: number[];
+  /** The nonlinearity measured (`null` for an LSTM's gates). */
+  activation: string | null;
+  preActivationMean: number;
+  /** Biased (population) standard deviation. */
+  preActivationStd: number;
+  /** Share of sigmoid/tanh outputs within 0.01 of a bound; `null` for other activations. */
+  saturatedFraction: number | null;
+  /** Share of ReLU units whose output is 0 for every row of the batch; `null` otherwise. */
+  deadFraction: number | null;
+  /** Activations and pre-activations: linear bins over their range; gradients: log10|∂C/∂W| over fixed decades. */
+  histograms: { activations: HealthHistogram; preActivations: HealthHistogram; gradients: HealthHistogram };
 }
+
+/** Values per histogram in the core's layout before its counts: min, max, log, excluded. */
+const HISTOGRAM_FIXED_VALUES = 4;
+/** Values per layer before its histograms: mean, std, saturated, dead. */
+const HEALTH_FIXED_VALUES = 4;
 
 export interface CreateModelOptions {
   /** Seed for the initial weights (and `fit`'s default shuffling); default 0. */
@@ -89,6 +71,11 @@ function checkShape(op: string, arg: string, value: unknown): TensorLike {
   const size = shape.reduce((a, b) => a * b, 1);
   if (data.length !== size) shapeMismatch(op, arg, `${size} values for shape ${shapeString(shape)}`, `${data.length} values`);
   return { shape, data };
+}
+
+/** The number of parameter values of a model with these state-dict entries (buffers have no gradient). */
+export function parameterCount(entries: ReadonlyArray<{ shape: readonly number[]; trainable: boolean }>): number {
+  return entries.reduce((sum, entry) => sum + (entry.trainable ? entry.shape.reduce((a, b) => a * b, 1) : 0), 0);
 }
 
 /** A network in WASM memory. Create it with {@link createModel}; free it with `dispose()`. */
@@ -226,7 +213,7 @@ export class Model {
 
   /** The number of parameter values: the length of a flat gradient vector. */
   get parameterCount(): number {
-    return this.entries.reduce((sum, entry) => sum + (entry.trainable ? entry.shape.reduce((a, b) => a * b, 1) : 0), 0);
+    return parameterCount(this.entries);
   }
 
   /**
@@ -250,18 +237,33 @@ export class Model {
   }
 
   /**
-   * Data parallel: sets the gradients to `Σ weights[i] · sources[i]` (flat vectors as
-   * {@link gradientsInto} writes them, summed in order inside WASM so every replica computes
-   * the same bits; zero weights are skipped), then applies the guard, clipping and one
-   * optimiser step as {@link applyGradients} does; `losses` is only reported back.
+   * Data parallel: sets the gradients to `Σ weights[i] · sources[i]` (see
+   * {@link weightedGradients}), then applies the guard, clipping and one optimiser step as
+   * {@link applyGradients} does; `losses` is only reported back.
+   */
+  applyWeightedGradients(sources: (Float32Array | 'held')[], weights: number[], losses: Pick<LossResult, 'loss' | 'dataLoss' | 'penalty'>): StepResult {
+    const op = 'applyWeightedGradients';
+    return this.applyHeld(this.sumGradients(op, sources, weights), losses, op);
+  }
+
+  /**
+   * Data parallel: sets the gradients to `Σ weights[i] · sources[i]` and returns them by name,
+   * as {@link gradients} does. The sources are flat vectors as {@link gradientsInto} writes
+   * them, summed in order inside WASM so every replica computes the same bits; zero weights
+   * are skipped. This is the one place data-parallel gradients are averaged.
    *
    * One source may be `'held'`: the gradients this model holds from its last backward pass
    * (after `gradientsInto`, its own shard's), scaled where they are instead of copied back in.
    * The sum starts from it, so it may stand only at index 0 or 1, where the in-order sum is the
    * same because its first addition commutes.
    */
-  applyWeightedGradients(sources: (Float32Array | 'held')[], weights: number[], losses: Pick<LossResult, 'loss' | 'dataLoss' | 'penalty'>): StepResult {
-    const op = 'applyWeightedGradients';
+  weightedGradients(sources: (Float32Array | 'held')[], weights: number[]): StateDict {
+    this.sumGradients('weightedGradients', sources, weights);
+    return this.readEntries(true);
+  }
+
+  /** The sum of {@link weightedGradients}, left in the model's gradients. */
+  private sumGradients(op: string, sources: (Float32Array | 'held')[], weights: number[]): ModelCore {
     const inner = this.live(op);
     if (!Array.isArray(sources) || !Array.isArray(weights) || weights.length !== sources.length) {
       invalidArgument(op, 'weights', `an array of one weight per source (${Array.isArray(sources) ? sources.length : 0})`, describe(weights));
@@ -280,7 +282,7 @@ export class Model {
     if (held >= 0) add(held);
     sources.forEach((_, i) => i !== held && add(i));
     if (first) invalidArgument(op, 'weights', 'at least one non-zero weight', describe(weights));
-    return this.applyHeld(inner, losses, op);
+    return inner;
   }
 
   /** Per-layer diagnostics of the last `gradients` or `trainStep`. */
@@ -302,6 +304,45 @@ export class Model {
       if (steps > 0) layer.timeGradNorms = Array.from(values.subarray(start, start + steps));
       offset = start + steps;
       return layer;
+    });
+  }
+
+  /**
+   * Takes the health measurements in every later `gradients` and `trainStep` (and so `fit`),
+   * inside the same WASM call as the step, from the values its forward and backward passes
+   * hold; read them with {@link health}. Off by default; off forgets the last ones.
+   */
+  setHealthMeasurement(on: boolean): void {
+    this.live('setHealthMeasurement').setHealthMeasurement(on === true);
+  }
+
+  /** The health measurements of the last `gradients` or `trainStep` with them on (empty before). */
+  health(): LayerMeasurements[] {
+    const report = this.live('health').health();
+    let description: { bins: number; layers: { name: string; kind: string; activation: string | null }[] };
+    let values: Float64Array;
+    try {
+      description = JSON.parse(report.layers) as typeof description;
+      values = report.values;
+    } finally {
+      report.free();
+    }
+    const { bins } = description;
+    let offset = 0;
+    const histogram = (): HealthHistogram => {
+      const [min, max, log, excluded] = values.subarray(offset, offset + HISTOGRAM_FIXED_VALUES);
+      const counts = Array.from(values.subarray(offset + HISTOGRAM_FIXED_VALUES, offset + HISTOGRAM_FIXED_VALUES + bins));
+      offset += HISTOGRAM_FIXED_VALUES + bins;
+      return { min, max, log: log === 1, counts, excluded };
+    };
+    const orNull = (v: number) => (Number.isNaN(v) ? null : v);
+    return description.layers.map(({ name, kind, activation }) => {
+      const [mean, std, saturated, dead] = values.subarray(offset, offset + HEALTH_FIXED_VALUES);
+      offset += HEALTH_FIXED_VALUES;
+      const activations = histogram();
+      const preActivations = histogram();
+      const gradients = histogram();
+      return { name, kind, activation, preActivationMean: mean, preActivationStd: std, saturatedFraction: orNull(saturated), deadFraction: orNull(dead), histograms: { activations, preActivations, gradients } };
     });
   }
 

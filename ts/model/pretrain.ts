@@ -9,9 +9,9 @@
  *   usable on its own.
  */
 import { GradlabError, describe, invalidArgument, shapeMismatch, shapeString, numberArg } from '../runtime/errors.js';
-import { createModelSync, type Model, type StateDict, type TensorData, type TensorLike } from './model.js';
+import { createModelSync, type Model } from './model.js';
+import type { Dataset, StateDict, TensorData, TensorLike } from './types.js';
 import type { DenseSpec, ModelSpec } from './spec.js';
-import type { Dataset } from './training.js';
 import { core as loadedCore, init as initWasm, type Core, type WasmSource } from '../runtime/wasm.js';
 import type { RbmCore } from '../../pkg/gradlab.js';
 

@@ -15,11 +15,13 @@
  * F64, F16 and BF16 to float32; anything malformed is a `GradlabError` naming the field.
  */
 import { GradlabError, describe, shapeString } from '../runtime/errors.js';
-import type { StateDict, TensorLike } from './model.js';
+import type { StateDict, TensorLike } from './types.js';
 
-/** Bytes per element of each dtype the decoder reads (it converts all of them to float32). */
+/** Bytes per element of each dtype the state-dict decoder reads (it converts all of them to float32). */
 const DTYPE_BYTES = { F32: 4, F64: 8, F16: 2, BF16: 2 } as const;
-type Dtype = keyof typeof DTYPE_BYTES;
+/** And the integer dtypes data files add (class labels are usually I64), read as exact numbers. */
+const DATA_DTYPE_BYTES = { ...DTYPE_BYTES, I8: 1, U8: 1, BOOL: 1, I16: 2, U16: 2, I32: 4, U32: 4, I64: 8, U64: 8 } as const;
+type Dtype = keyof typeof DATA_DTYPE_BYTES;
 
 /** The reference implementation refuses headers above 100 MB; so does this one. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -113,7 +115,7 @@ interface Entry {
 }
 
 /** Parses and validates the header; the entries come back sorted by their offsets. */
-function readHeader(op: string, bytes: Uint8Array): { entries: Entry[]; metadata: Record<string, string>; bufferStart: number } {
+function readHeader(op: string, bytes: Uint8Array, dtypes: Partial<Record<Dtype, number>> = DTYPE_BYTES): { entries: Entry[]; metadata: Record<string, string>; bufferStart: number } {
   if (!(bytes instanceof Uint8Array)) malformed(op, 'bytes', 'a Uint8Array', describe(bytes));
   if (bytes.length < 8) malformed(op, 'bytes', 'at least 8 bytes (the header length)', `${bytes.length} bytes (truncated)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -145,14 +147,14 @@ function readHeader(op: string, bytes: Uint8Array): { entries: Entry[]; metadata
     }
     if (typeof raw !== 'object' || raw === null) malformed(op, name, '{dtype, shape, data_offsets}', describe(raw));
     const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) malformed(op, `${name}.dtype`, `one of ${Object.keys(DTYPE_BYTES).join(', ')}`, describe(dtype));
+    if (typeof dtype !== 'string' || !Object.hasOwn(dtypes, dtype)) malformed(op, `${name}.dtype`, `one of ${Object.keys(dtypes).join(', ')}`, describe(dtype));
     if (!isShape(shape)) malformed(op, `${name}.shape`, 'an array of non-negative integers', describe(shape));
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       malformed(op, `${name}.data_offsets`, '[begin, end] with non-negative integers', describe(offsets));
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end || end > bufferLength) malformed(op, `${name}.data_offsets`, `0 ≤ begin ≤ end ≤ ${bufferLength} (the data's length)`, `[${begin}, ${end}]`);
-    const expectedBytes = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype as Dtype];
+    const expectedBytes = shape.reduce((a, b) => a * b, 1) * DATA_DTYPE_BYTES[dtype as Dtype];
     if (end - begin !== expectedBytes) {
       malformed(op, `${name}.data_offsets`, `${expectedBytes} bytes for ${dtype} of shape ${shapeString(shape)}`, `${end - begin} bytes`);
     }
@@ -182,14 +184,20 @@ function halfToNumber(bits: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
-function readValues(view: DataView, entry: Entry, start: number): Float32Array {
-  const count = (entry.end - entry.begin) / DTYPE_BYTES[entry.dtype];
+/** 64-bit integers as numbers, refused beyond ±2^53 where they would silently round. */
+function exactInteger(op: string, name: string, value: bigint): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) malformed(op, name, 'integers within ±2^53', String(value));
+  return Number(value);
+}
+
+function readValues<T extends Float32Array | Float64Array>(op: string, view: DataView, entry: Entry, start: number, into: new (length: number) => T): T {
+  const count = (entry.end - entry.begin) / DATA_DTYPE_BYTES[entry.dtype];
   const at = start + entry.begin;
-  if (entry.dtype === 'F32' && LITTLE_ENDIAN) {
+  if (entry.dtype === 'F32' && LITTLE_ENDIAN && into === (Float32Array as unknown)) {
     // A copy into a fresh, aligned buffer: the data may sit at any byte offset.
-    return new Float32Array(view.buffer.slice(view.byteOffset + at, view.byteOffset + at + 4 * count));
+    return new Float32Array(view.buffer.slice(view.byteOffset + at, view.byteOffset + at + 4 * count)) as T;
   }
-  const values = new Float32Array(count);
+  const values = new into(count);
   const read: (i: number) => number = {
     F32: (i: number) => view.getFloat32(at + 4 * i, true),
     F64: (i: number) => view.getFloat64(at + 8 * i, true),
@@ -199,6 +207,15 @@ function readValues(view: DataView, entry: Entry, start: number): Float32Array {
       scratch.setUint32(0, view.getUint16(at + 2 * i, true) << 16, true);
       return scratch.getFloat32(0, true);
     },
+    I8: (i: number) => view.getInt8(at + i),
+    U8: (i: number) => view.getUint8(at + i),
+    BOOL: (i: number) => (view.getUint8(at + i) === 0 ? 0 : 1),
+    I16: (i: number) => view.getInt16(at + 2 * i, true),
+    U16: (i: number) => view.getUint16(at + 2 * i, true),
+    I32: (i: number) => view.getInt32(at + 4 * i, true),
+    U32: (i: number) => view.getUint32(at + 4 * i, true),
+    I64: (i: number) => exactInteger(op, entry.name, view.getBigInt64(at + 8 * i, true)),
+    U64: (i: number) => exactInteger(op, entry.name, view.getBigUint64(at + 8 * i, true)),
   }[entry.dtype];
   for (let i = 0; i < count; i++) values[i] = read(i);
   return values;
@@ -212,7 +229,31 @@ export function decodeSafetensors(bytes: Uint8Array): StateDict {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tensors: StateDict = {};
   for (const entry of [...entries].sort((a, b) => byCodePoint(a.name, b.name))) {
-    setOwn(tensors, entry.name, { shape: entry.shape, data: readValues(view, entry, bufferStart) });
+    setOwn(tensors, entry.name, { shape: entry.shape, data: readValues<Float32Array>('decodeSafetensors', view, entry, bufferStart, Float32Array) });
+  }
+  return tensors;
+}
+
+/** A tensor of a data file: its values as numbers, and the dtype the file declared. */
+export interface SafetensorsArray {
+  shape: number[];
+  dtype: string;
+  /** Float32 for F32 (no copy to a wider type); float64 for every other dtype, exact for the integers. */
+  data: Float32Array | Float64Array;
+}
+
+/**
+ * Decodes the tensors of a data file (features and labels): the float dtypes and the
+ * integer ones (I8 … I64, U8 … U64, BOOL), since class labels are usually saved as I64.
+ */
+export function decodeSafetensorsData(bytes: Uint8Array): Record<string, SafetensorsArray> {
+  const op = 'decodeSafetensorsData';
+  const { entries, bufferStart } = readHeader(op, bytes, DATA_DTYPE_BYTES);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tensors: Record<string, SafetensorsArray> = {};
+  for (const entry of entries) {
+    const data = entry.dtype === 'F32' ? readValues(op, view, entry, bufferStart, Float32Array) : readValues(op, view, entry, bufferStart, Float64Array);
+    setOwn(tensors, entry.name, { shape: entry.shape, dtype: entry.dtype, data });
   }
   return tensors;
 }
@@ -222,7 +263,7 @@ export function safetensorsMetadata(bytes: Uint8Array): Record<string, string> {
   return readHeader('safetensorsMetadata', bytes).metadata;
 }
 
-/** {@link encodeSafetensors} under the name the PyTorch fixture suite looks for. */
+/** {@link encodeSafetensors} under its other public name (kept: scripts and the README use it). */
 export const toSafetensors = encodeSafetensors;
-/** {@link decodeSafetensors} under the name the PyTorch fixture suite looks for. */
+/** {@link decodeSafetensors} under its other public name (kept: scripts and the README use it). */
 export const fromSafetensors = decodeSafetensors;

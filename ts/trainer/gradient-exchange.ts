@@ -3,18 +3,22 @@
  * flat f32 vector; the step's update is the average of those vectors weighted by each shard's
  * rows, which every replica applies.
  *
+ * Every replica averages the vectors itself, inside WASM (`Model.applyWeightedGradients`, in
+ * rank order, so every replica computes the same bits); the calling thread does no arithmetic.
+ * What differs is how the vectors reach the workers:
+ *
  * - `shared` (SharedArrayBuffer: Node, cross-origin-isolated pages): one buffer holds a slot per
  *   worker, twice (two banks that steps alternate, so a fast worker writing this step's
  *   gradients never overwrites a slot a slow worker is still averaging for the previous step);
  *   each worker writes its slot and, once all have (they meet at the run control inside a
- *   `fit` epoch, or after the step's round trip otherwise), averages all slots itself inside
- *   WASM (`Model.applyWeightedGradients`, in rank order, so every replica computes the same
- *   bits). The calling thread does no arithmetic.
+ *   `fit` epoch, or after the step's round trip otherwise), reads every slot.
  * - `transfer` (no SharedArrayBuffer): each vector is an ArrayBuffer transferred to the caller,
- *   which averages and transfers the average back to every worker.
+ *   which forwards it to every other worker.
+ *
+ * Ranks 0 and 1 start the sum from their own shard's gradients where their model still holds
+ * them (`'held'`), which gives the same bits and saves a copy.
  */
-import type { StateDict } from '../model/model.js';
-import type { ApplyRequest, ExchangeSetup, ModelDescription, StepReply } from './worker-protocol.js';
+import type { ApplyRequest, ExchangeSetup, StepReply } from './worker-protocol.js';
 
 /** Splits `rows` rows from `start` into `parts` contiguous shards, the first ones one row longer: [start, end) each. */
 export function shardsOf(start: number, rows: number, parts: number): [number, number][] {
@@ -50,54 +54,12 @@ export function combineLosses(weights: number[], losses: ({ dataLoss: number; pe
   return { loss: dataLoss + penalty, dataLoss, penalty };
 }
 
-/** Where each trainable entry sits in the flat gradient vector (state-dict order). */
-export class GradientLayout {
-  readonly parts: ReadonlyArray<{ name: string; shape: number[]; offset: number; length: number }>;
-  /** Values in the whole vector. */
-  readonly length: number;
-
-  constructor(entries: ReadonlyArray<ModelDescription['entries'][number]>) {
-    let offset = 0;
-    this.parts = entries
-      .filter((entry) => entry.trainable)
-      .map(({ name, shape }) => {
-        const length = shape.reduce((a, b) => a * b, 1);
-        const part = { name, shape, offset, length };
-        offset += length;
-        return part;
-      });
-    this.length = offset;
-  }
-
-  /** The entries of `flat` as tensors that view it (no copies). */
-  unpack(flat: Float32Array): StateDict {
-    const dict: StateDict = {};
-    for (const { name, shape, offset, length } of this.parts) dict[name] = { shape: [...shape], data: flat.subarray(offset, offset + length) };
-    return dict;
-  }
-}
-
 /**
- * `target = Σ weights[i] · sources[i]` on the calling thread (the transfer exchange, and
- * `Trainer.gradients`), skipping zero weights (an empty shard's slot holds stale values).
+ * Every rank's gradients as worker `rank` sums them: its own as `'held'` where the in-order sum
+ * may start from it (ranks 0 and 1, see `Model.weightedGradients`).
  */
-export function weightedAverage(sources: Float32Array[], weights: number[], target: Float32Array): void {
-  let first = true;
-  for (let i = 0; i < sources.length; i++) {
-    const weight = weights[i];
-    if (weight === 0) continue;
-    const source = sources[i];
-    if (first) for (let j = 0; j < target.length; j++) target[j] = weight * source[j];
-    else for (let j = 0; j < target.length; j++) target[j] += weight * source[j];
-    first = false;
-  }
-}
-
-/** The L2 norm of `values` (not finite when any value is not). */
-export function l2Norm(values: Float32Array): number {
-  let squares = 0;
-  for (let j = 0; j < values.length; j++) squares += values[j] * values[j];
-  return Math.sqrt(squares);
+export function withHeld<T>(slots: T[], rank: number): (T | 'held')[] {
+  return slots.map((slot, from) => (from === rank && rank <= 1 ? 'held' : slot));
 }
 
 /** One worker's contribution to a step: its shard's rows, losses and (transfer) gradients. */
@@ -115,8 +77,9 @@ export abstract class GradientExchange {
 
   private bank: 0 | 1 = 1;
 
+  /** `length` values per gradient vector (the model's parameter count), one vector per worker. */
   constructor(
-    readonly layout: GradientLayout,
+    readonly length: number,
     readonly workers: number,
   ) {}
 
@@ -128,9 +91,6 @@ export abstract class GradientExchange {
 
   /** What worker `rank` needs to know to take part. */
   abstract setup(rank: number): ExchangeSetup;
-
-  /** The averaged gradients of a step written to `bank`, into `target` (for `gradients`). */
-  abstract average(contributions: (Contribution | undefined)[], bank: 0 | 1, target: Float32Array): void;
 
   /** Each worker's averaging weight: its shard's share of the global batch (0 for an empty shard). */
   protected weights(contributions: (Contribution | undefined)[]): number[] {
@@ -151,7 +111,6 @@ export abstract class GradientExchange {
 
   /** The apply requests of a step, given what every worker's request holds besides gradients. */
   protected abstract requests(contributions: (Contribution | undefined)[], bank: 0 | 1, requests: ApplyRequest[]): ApplyRequest[];
-
 }
 
 /** One SharedArrayBuffer with two banks of a slot per worker; every worker averages the slots itself. */
@@ -159,17 +118,13 @@ export class SharedExchange extends GradientExchange {
   readonly kind = 'shared';
   private readonly buffer: SharedArrayBuffer;
 
-  constructor(layout: GradientLayout, workers: number) {
-    super(layout, workers);
-    this.buffer = new SharedArrayBuffer(2 * workers * layout.length * 4);
+  constructor(length: number, workers: number) {
+    super(length, workers);
+    this.buffer = new SharedArrayBuffer(2 * workers * length * 4);
   }
 
   setup(rank: number): Extract<ExchangeSetup, { kind: 'shared' }> {
     return { kind: 'shared', buffer: this.buffer, rank, workers: this.workers };
-  }
-
-  average(contributions: (Contribution | undefined)[], bank: 0 | 1, target: Float32Array): void {
-    weightedAverage(sharedBanks(this.setup(0), this.layout.length)[bank], this.weights(contributions), target);
   }
 
   protected requests(_contributions: (Contribution | undefined)[], _bank: 0 | 1, requests: ApplyRequest[]): ApplyRequest[] {
@@ -183,7 +138,7 @@ export function sharedBanks(setup: Extract<ExchangeSetup, { kind: 'shared' }>, l
   return [0, 1].map((bank) => Array.from({ length: setup.workers }, (_, rank) => slot(bank, rank)));
 }
 
-/** Gradients travel as transferred ArrayBuffers: to the caller with each reply, the average back. */
+/** Gradients travel as transferred ArrayBuffers: to the caller with each reply, and on to the other workers. */
 export class TransferExchange extends GradientExchange {
   readonly kind = 'transfer';
 
@@ -191,22 +146,23 @@ export class TransferExchange extends GradientExchange {
     return { kind: 'transfer' };
   }
 
-  average(contributions: (Contribution | undefined)[], _bank: 0 | 1, target: Float32Array): void {
-    const empty = new Float32Array(0);
-    weightedAverage(contributions.map((c) => c?.grads ?? empty), this.weights(contributions), target);
+  /**
+   * Every worker gets every other worker's vector (an empty shard's is empty: its weight is 0);
+   * each vector goes itself to the last worker that needs it (it is transferred away) and as
+   * a copy to the others.
+   */
+  protected requests(contributions: (Contribution | undefined)[], _bank: 0 | 1, requests: ApplyRequest[]): ApplyRequest[] {
+    const vectors = contributions.map((c) => c?.grads ?? new Float32Array(0));
+    const given = new Set<Float32Array>();
+    const grads = requests.map(() => [] as (Float32Array | 'held')[]);
+    for (let rank = this.workers - 1; rank >= 0; rank--) {
+      grads[rank] = withHeld(vectors, rank).map((vector) => {
+        if (vector === 'held') return vector;
+        if (given.has(vector)) return vector.slice();
+        given.add(vector);
+        return vector;
+      });
+    }
+    return requests.map((request, rank) => ({ ...request, grads: grads[rank] }));
   }
-
-  /** Every worker but the last gets a copy of the average; the last gets the average itself (it is transferred away). */
-  protected requests(contributions: (Contribution | undefined)[], bank: 0 | 1, requests: ApplyRequest[]): ApplyRequest[] {
-    const average = new Float32Array(this.layout.length);
-    this.average(contributions, bank, average);
-    return requests.map((request, rank) => ({ ...request, grads: rank === this.workers - 1 ? average : average.slice() }));
-  }
-}
-
-/** A fresh gradient dict (one buffer per entry) from an averaged vector, as `Model.gradients` returns. */
-export function gradientsOf(layout: GradientLayout, averaged: Float32Array): StateDict {
-  const dict: StateDict = {};
-  for (const [name, tensor] of Object.entries(layout.unpack(averaged))) dict[name] = { shape: tensor.shape, data: tensor.data.slice() };
-  return dict;
 }

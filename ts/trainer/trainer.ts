@@ -24,14 +24,17 @@ import { capabilities, type Capabilities } from '../runtime/capabilities.js';
 import { WorkerConnection } from './endpoint.js';
 import type { CreateWorker } from './worker-handle.js';
 import { GradlabError, describe, invalidArgument } from '../runtime/errors.js';
-import { GradientExchange, GradientLayout, SharedExchange, TransferExchange, gradientsOf, l2Norm, shardsOf, type Contribution, type StepUpdate } from './gradient-exchange.js';
-import { type GradientsResult, type LayerDiagnostics, type StateDict, type StepResult, type TensorData, type TensorLike } from '../model/model.js';
+import { GradientExchange, SharedExchange, TransferExchange, shardsOf, type Contribution, type StepUpdate } from './gradient-exchange.js';
+import { checkClassLabels, checkTensor, datasetLayout, holdsClasses, labelsToCheck } from '../model/batches.js';
+import { parameterCount } from '../model/model.js';
 import { RunControl } from './run-control.js';
 import { validateSpec, type ModelSpec } from '../model/spec.js';
-import { EpochTally, checkFitOptions, holdsClasses, checkTensor, rowsOf, type Dataset, type EpochResult, type EvaluateResult, type History, type StepProgress } from '../model/training.js';
+import { EpochTally, StepPlan } from '../model/step-plan.js';
+import { checkFitOptions } from '../model/training.js';
+import type { Dataset, EpochResult, EvaluateResult, GradientsResult, History, LayerDiagnostics, StateDict, StepProgress, StepResult, TensorData, TensorLike } from '../model/types.js';
 import { init, type WasmSource } from '../runtime/wasm.js';
 import type { ModelDescription } from './model-description.js';
-import { reportsProgress, type BatchSource, type DatasetTransfer, type EpochReply, type RemoteTrainerWorker, type StepReply, type StepRequest } from './worker-protocol.js';
+import type { BatchSource, DatasetTransfer, EpochReply, RemoteTrainerWorker, StepReply, StepRequest } from './worker-protocol.js';
 import * as Comlink from 'comlink';
 
 export interface CreateTrainerOptions {
@@ -81,13 +84,11 @@ interface StepTag {
   diagnostics: boolean;
 }
 
-/** An epoch of `fit`: its held dataset, its place in the fit and its size. */
+/** An epoch of `fit`: its held dataset, its number and the plan of its steps. */
 interface EpochRun {
   dataset: number;
   epoch: number;
-  stepsBefore: number;
-  stepsPerEpoch: number;
-  count: number;
+  plan: StepPlan;
 }
 
 interface CompletedStep {
@@ -178,21 +179,30 @@ class SharedBufferPool {
   }
 }
 
-/** Copies a dataset into buffers from `allocate` (bytes → buffer), typed as the model reads them. */
-async function packDataset(spec: ModelSpec, data: Dataset, allocate: (bytes: number) => ArrayBufferLike, shuffle: boolean, seed: number): Promise<DatasetTransfer> {
-  rowsOf('fit', data);
+/**
+ * Copies a dataset into buffers from `allocate` (bytes → buffer), typed as the model reads
+ * them: class labels are checked (see model/batches.ts) slice by slice before they become Int32.
+ */
+async function packDataset(op: string, spec: ModelSpec, data: Dataset, allocate: (bytes: number) => ArrayBufferLike, shuffle: boolean, seed: number): Promise<DatasetTransfer> {
+  datasetLayout(op, data);
   const x = new Float32Array(allocate(data.x.data.length * 4), 0, data.x.data.length);
   await copyInSlices(data.x.data, x);
-  const classes = holdsClasses(spec, data.y);
   const yLength = data.y.data.length;
-  const y = classes ? new Int32Array(allocate(yLength * 4), 0, yLength) : new Float32Array(allocate(yLength * 4), 0, yLength);
-  const integral = (slice: ArrayLike<number>, offset: number) => {
-    for (let i = 0; i < slice.length; i++) {
-      if (!Number.isInteger(slice[i])) invalidArgument('fit', 'data.y', 'integer class indices', `${describe(slice[i])} at index ${offset + i}`);
-    }
-  };
-  await copyInSlices(data.y.data, y, classes && !(data.y.data instanceof Int32Array) ? integral : undefined);
+  const y = holdsClasses(spec, data.y) ? new Int32Array(allocate(yLength * 4), 0, yLength) : new Float32Array(allocate(yLength * 4), 0, yLength);
+  await copyInSlices(data.y.data, y, labelsToCheck(spec, data.y) ? (slice, offset) => checkClassLabels(op, 'data.y', slice, offset) : undefined);
   return { x: { shape: [...data.x.shape], data: x }, y: { shape: [...data.y.shape], data: y }, shuffle, seed };
+}
+
+/** The gradient vectors an apply request carries (transfer exchange), to move rather than copy. */
+function transferablesOfApply(apply: { grads?: (Float32Array | 'held')[] } | undefined): ArrayBuffer[] {
+  return (apply?.grads ?? []).flatMap((vector) => (vector === 'held' ? [] : [vector.buffer as ArrayBuffer]));
+}
+
+/** The global L2 norm of a gradient dict (`gradNorm`, as `Model.gradients` reports it). */
+function globalNorm(grads: StateDict): number {
+  let squares = 0;
+  for (const { data } of Object.values(grads)) for (let i = 0; i < data.length; i++) squares += data[i] * data[i];
+  return Math.sqrt(squares);
 }
 
 /** The transferables of a dataset (none when its buffers are shared). */
@@ -236,8 +246,8 @@ export class Trainer {
     this.capabilities = report;
     this.shared = report.gradientExchange === 'shared';
     if (connections.length > 1) {
-      const layout = new GradientLayout(description.entries);
-      this.exchange = this.shared ? new SharedExchange(layout, connections.length) : new TransferExchange(layout, connections.length);
+      const length = parameterCount(description.entries);
+      this.exchange = this.shared ? new SharedExchange(length, connections.length) : new TransferExchange(length, connections.length);
     }
     this.control = control;
   }
@@ -283,8 +293,7 @@ export class Trainer {
   private send(requests: StepRequest[]): Promise<StepReply[]> {
     return this.all((remote, rank) => {
       const request = requests[rank];
-      const grads = request.apply?.grads;
-      return remote.step(Comlink.transfer(request, grads ? [grads.buffer] : []));
+      return remote.step(Comlink.transfer(request, transferablesOfApply(request.apply)));
     });
   }
 
@@ -338,22 +347,22 @@ export class Trainer {
   private explicitSources(op: string, x: TensorLike, y: TensorLike): BatchSource[] {
     const [plainX, plainY] = [cloneable(op, 'x', x), cloneable(op, 'y', y)];
     if (this.workers === 1) return [{ x: plainX, y: plainY }];
-    const { count, xRow, yRow } = rowsOf(op, { x: plainX, y: plainY });
+    const { count, xRow, yRow } = datasetLayout(op, { x: plainX, y: plainY });
     return shardsOf(0, count, this.workers).map(([from, to]) => sliceRows(plainX, plainY, xRow, yRow, from, to));
   }
 
   /** Sends a dataset once to the given workers (default all): one shared copy, or a transferred copy each. */
-  private async hold(data: Dataset, shuffle: boolean, seed: number, ranks = this.connections.map((_, rank) => rank)): Promise<number> {
+  private async hold(op: string, data: Dataset, shuffle: boolean, seed: number, ranks = this.connections.map((_, rank) => rank)): Promise<number> {
     const id = this.nextDataset++;
     let sharedCopy: DatasetTransfer | undefined;
     if (this.shared) {
       const taken: SharedArrayBuffer[] = [];
       this.heldBuffers.set(id, taken);
-      sharedCopy = await packDataset(this.spec, data, (bytes) => taken[taken.push(this.bufferPool.take(bytes)) - 1], shuffle, seed);
+      sharedCopy = await packDataset(op, this.spec, data, (bytes) => taken[taken.push(this.bufferPool.take(bytes)) - 1], shuffle, seed);
     }
     await Promise.all(
       ranks.map(async (rank) => {
-        const dataset = sharedCopy ?? (await packDataset(this.spec, data, (bytes) => new ArrayBuffer(bytes), shuffle, seed));
+        const dataset = sharedCopy ?? (await packDataset(op, this.spec, data, (bytes) => new ArrayBuffer(bytes), shuffle, seed));
         return this.connections[rank].call((remote) => remote.holdDataset(id, Comlink.transfer(dataset, transferablesOf(dataset))));
       }),
     );
@@ -377,7 +386,7 @@ export class Trainer {
     const { shuffle, seed } = checkFitOptions('fit', options);
     const every = options.progressEvery ?? 1;
     if (!Number.isInteger(every) || every < 1) invalidArgument('fit', 'progressEvery', 'a positive integer', describe(every));
-    const { count } = rowsOf('fit', data);
+    const { count } = datasetLayout('fit', data);
     this.idle('fit');
     this.fitting = true;
     let dataset: number | undefined;
@@ -385,8 +394,8 @@ export class Trainer {
     const raise = () => this.control?.requestStop();
     options.signal?.addEventListener('abort', raise);
     try {
-      dataset = await this.hold(data, shuffle, seed);
-      if (options.validationData) validation = await this.hold(options.validationData, false, 0, [0]);
+      dataset = await this.hold('fit', data, shuffle, seed);
+      if (options.validationData) validation = await this.hold('fit', options.validationData, false, 0, [0]);
       return await this.epochs(dataset, validation, count, options);
     } finally {
       options.signal?.removeEventListener('abort', raise);
@@ -399,10 +408,10 @@ export class Trainer {
 
   /** The epochs of {@link fit} over held datasets. */
   private async epochs(dataset: number, validation: number | undefined, count: number, options: TrainerFitOptions): Promise<History> {
-    const stepsPerEpoch = Math.ceil(count / options.batchSize);
+    const plan = new StepPlan(count, options.batchSize);
     const history: History = { epochs: [], stopped: false };
     for (let epoch = 0; epoch < options.epochs && !history.stopped; epoch++) {
-      const epochRun = { dataset, epoch, stepsBefore: epoch * stepsPerEpoch, stepsPerEpoch, count };
+      const epochRun = { dataset, epoch, plan };
       const { result, stopped } = this.control ? await this.epochInWorkers(this.control, epochRun, options) : await this.epochStepByStep(epochRun, options);
       if (validation !== undefined) result.validation = await this.first('fit', (remote) => remote.evaluateDataset(validation, Math.max(options.batchSize, 256)));
       history.epochs.push(result);
@@ -439,7 +448,7 @@ export class Trainer {
       };
     }
     try {
-      const request = { dataset: run.dataset, epoch: run.epoch, batchSize: options.batchSize, stepsBefore: run.stepsBefore, progressEvery: onProgress ? (options.progressEvery ?? 1) : 0, progressDiagnostics: options.progressDiagnostics ?? true };
+      const request = { dataset: run.dataset, epoch: run.epoch, batchSize: options.batchSize, progressEvery: onProgress ? (options.progressEvery ?? 1) : 0, progressDiagnostics: options.progressDiagnostics ?? true };
       const replies: EpochReply[] = await this.all((remote, rank) => {
         const port = rank === 0 ? channel?.port2 : undefined;
         return remote.runEpoch(Comlink.transfer({ ...request, progress: port }, port ? [port] : []));
@@ -461,20 +470,19 @@ export class Trainer {
     const every = onProgress ? (options.progressEvery ?? 1) : 0;
     const withDiagnostics = options.progressDiagnostics ?? true;
     const tally = new EpochTally(run.epoch);
+    const { plan } = run;
     const record = ({ tag, result, diagnostics }: CompletedStep) => {
       tally.add(result, tag.last ? diagnostics : undefined);
-      if (tag.report) onProgress?.({ ...result, epoch: run.epoch, step: tag.step, stepsPerEpoch: run.stepsPerEpoch, ...(withDiagnostics && diagnostics ? { diagnostics } : {}) });
+      if (tag.report) onProgress?.({ ...result, epoch: run.epoch, step: tag.step, stepsPerEpoch: plan.stepsPerEpoch, ...(withDiagnostics && diagnostics ? { diagnostics } : {}) });
     };
     let stopped = false;
-    for (let step = 0; step < run.stepsPerEpoch; step++) {
+    for (const { step, start, end, last } of plan.steps()) {
       if (signal?.aborted) {
         stopped = true;
         break;
       }
-      const last = step === run.stepsPerEpoch - 1;
-      const report = reportsProgress(every, run.stepsBefore, step, last);
-      const start = step * options.batchSize;
-      const sources = this.datasetSources(run.dataset, run.epoch, start, Math.min(start + options.batchSize, run.count));
+      const report = plan.reports(every, run.epoch, step);
+      const sources = this.datasetSources(run.dataset, run.epoch, start, end);
       (await this.step(sources, { step, last, report, diagnostics: last || (report && withDiagnostics) })).forEach(record);
     }
     (await this.flush()).forEach(record);
@@ -500,9 +508,11 @@ export class Trainer {
     const bank = this.exchange.nextBank();
     const replies = await this.send(sources.map((source) => ({ batch: { source, mode: 'gradients', bank } })));
     const contributions: (Contribution | undefined)[] = replies.map((reply) => reply.gradients);
-    const averaged = new Float32Array(this.exchange.layout.length);
-    this.exchange.average(contributions, bank, averaged);
-    return { ...this.exchange.losses(contributions), gradNorm: l2Norm(averaged), grads: gradientsOf(this.exchange.layout, averaged) };
+    // Worker 0 averages the shards as it would to apply them (the other requests go unused).
+    const [{ weights, grads, losses }] = this.exchange.update(contributions, bank, this.connections.map(() => false)).requests;
+    const request = { weights, grads, bank };
+    const averaged = await this.first('gradients', (remote) => remote.averageGradients(Comlink.transfer(request, transferablesOfApply(request))));
+    return { ...losses, gradNorm: globalNorm(averaged), grads: averaged };
   }
 
   /** Inference on worker 0: the last layer's raw output. */
@@ -514,7 +524,7 @@ export class Trainer {
   /** Mean data loss and arg-max accuracy over a dataset (on worker 0). */
   async evaluate(data: Dataset, options: { batchSize?: number } = {}): Promise<EvaluateResult> {
     this.live('evaluate');
-    const id = await this.hold(data, false, 0, [0]);
+    const id = await this.hold('evaluate', data, false, 0, [0]);
     try {
       return await this.first('evaluate', (remote) => remote.evaluateDataset(id, options.batchSize ?? 256));
     } finally {

@@ -16,8 +16,7 @@ import type { ModelDescription } from './model-description.js';
 
 export type { ModelDescription };
 import { GradlabError, type GradlabErrorData } from '../runtime/errors.js';
-import type { LayerDiagnostics, LossResult, StateDict, StepResult, TensorLike } from '../model/model.js';
-import type { EpochResult, EvaluateResult, StepProgress } from '../model/training.js';
+import type { EpochResult, EvaluateResult, LayerDiagnostics, LossResult, StateDict, StepProgress, StepResult, TensorLike } from '../model/types.js';
 import type { ModelSpec } from '../model/spec.js';
 
 /** Sent by a worker once it listens, so no call is posted before Comlink is wired up. */
@@ -56,8 +55,12 @@ export interface ApplyRequest {
   losses: Pick<LossResult, 'loss' | 'dataLoss' | 'penalty'>;
   /** Each worker's averaging weight (its shard's share of the rows), in rank order. */
   weights: number[];
-  /** The averaged gradients, flat (transfer exchange; shared: averaged from the slots of `bank`). */
-  grads?: Float32Array;
+  /**
+   * Transfer exchange: every worker's flat gradients in rank order, this worker's own as
+   * `'held'` where its model still holds them (ranks 0 and 1); the shared exchange reads the
+   * slots of `bank` instead.
+   */
+  grads?: (Float32Array | 'held')[];
   bank: 0 | 1;
   /** Read the per-layer diagnostics after applying. */
   diagnostics: boolean;
@@ -90,9 +93,7 @@ export interface EpochRequest {
   dataset: number;
   epoch: number;
   batchSize: number;
-  /** Steps of the fit before this epoch: progress is reported every `progressEvery` steps of the whole fit. */
-  stepsBefore: number;
-  /** Report every this many steps and at the epoch's last step; 0 for no reports. */
+  /** Report every this many steps of the whole fit and at the epoch's last step; 0 for no reports. */
   progressEvery: number;
   /** Include per-layer diagnostics in the reports. */
   progressDiagnostics: boolean;
@@ -107,11 +108,6 @@ export interface EpochReply {
   stopped: boolean;
   /** How many progress reports worker 0 posted. */
   reports: number;
-}
-
-/** Whether step `step` of an epoch (after `stepsBefore` steps of the fit) reports progress. */
-export function reportsProgress(progressEvery: number, stepsBefore: number, step: number, last: boolean): boolean {
-  return progressEvery > 0 && ((stepsBefore + step + 1) % progressEvery === 0 || last);
 }
 
 /** The worker's API; every method runs on its one model. */
@@ -135,6 +131,8 @@ export interface TrainerWorkerApi {
   evaluateDataset(id: number, batchSize: number): EvaluateResult;
   predict(x: TensorLike): { shape: number[]; data: Float32Array };
   gradients(x: TensorLike, y: TensorLike): LossResult & { grads: StateDict };
+  /** Data parallel `gradients`: the average of a step's shards (as `apply` would take it), without the step. */
+  averageGradients(request: Pick<ApplyRequest, 'weights' | 'grads' | 'bank'>): StateDict;
   stateDict(): StateDict;
   loadStateDict(dict: Record<string, TensorLike>): void;
   setTraining(on: boolean): void;

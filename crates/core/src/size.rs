@@ -80,10 +80,27 @@ pub fn room(op: &str, arg: &str, len: usize) -> Result<()> {
     reserved(op, arg, len).map(drop)
 }
 
-/// An empty vector with room for `len` values, or `OutOfMemory`.
+/// What every fallible allocation leaves free for the small allocations each call makes
+/// infallibly (shapes, names, error messages, the glue's argument copies): without it the
+/// last allocation that fits leaves a few bytes, and the next small one aborts the instance.
+pub const HEADROOM_BYTES: usize = 1 << 20;
+
+/// Whether `bytes` can be allocated now with [`HEADROOM_BYTES`] to spare. Memory grows if
+/// need be; both blocks go back to the allocator, where the next allocation finds them.
+pub fn fits(bytes: usize) -> bool {
+    let mut block: Vec<u8> = Vec::new();
+    let mut headroom: Vec<u8> = Vec::new();
+    block.try_reserve_exact(bytes).is_ok() && headroom.try_reserve_exact(HEADROOM_BYTES).is_ok()
+}
+
+/// An empty vector with room for `len` values, leaving [`HEADROOM_BYTES`] free, or
+/// `OutOfMemory`.
 fn reserved(op: &str, arg: &str, len: usize) -> Result<Vec<f32>> {
+    let out_of_memory = || Error::OutOfMemory { op: op.into(), arg: arg.into(), requested: len as u64 };
     let mut values = Vec::new();
-    values.try_reserve_exact(len).map_err(|_| Error::OutOfMemory { op: op.into(), arg: arg.into(), requested: len as u64 })?;
+    values.try_reserve_exact(len).map_err(|_| out_of_memory())?;
+    let mut headroom: Vec<u8> = Vec::new();
+    headroom.try_reserve_exact(HEADROOM_BYTES).map_err(|_| out_of_memory())?;
     Ok(values)
 }
 
@@ -124,5 +141,7 @@ mod tests {
         assert!(error.to_string().contains("out of memory"), "{}", error);
         room("op", "x", 1 << 20).unwrap();
         assert_eq!(room("op", "x", usize::MAX / 2).unwrap_err().code(), "TooLarge");
+        assert!(fits(1 << 20) && fits(0));
+        assert!(!fits(usize::MAX / 2));
     }
 }

@@ -1,9 +1,10 @@
 //! Sizes from outside never overflow and never reach an allocation the instance cannot make:
 //! a model that cannot fit is refused when it is built, naming the layer, and a batch that
-//! cannot fit is refused before it runs (see `nn::limits`).
+//! cannot fit is refused before it runs (see `limits`).
 
-use gradlab_core::nn::limits::{MAX_BATCH_VALUES, MAX_PARAMETERS};
-use gradlab_core::nn::recurrent::{CellKind, RecurrentOptions};
+use gradlab_core::limits::{MAX_BATCH_VALUES, MAX_PARAMETERS};
+use gradlab_core::nn::recurrent::RecurrentOptions;
+use gradlab_core::recurrence::CellKind;
 use gradlab_core::nn::{Activation, Clip, Init, LayerConfig, Loss, Method, Model, ModelConfig, Optimizer, Penalty, Schedule, Target};
 use gradlab_core::Error;
 

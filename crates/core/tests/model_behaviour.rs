@@ -108,7 +108,8 @@ fn huge_but_finite_gradients_are_not_mistaken_for_non_finite_ones() {
 #[test]
 fn a_residual_block_bounds_batches_by_its_nested_layers_workspace() {
     use gradlab_core::nn::build::Builder;
-    use gradlab_core::nn::recurrent::{CellKind, RecurrentOptions};
+    use gradlab_core::nn::recurrent::RecurrentOptions;
+    use gradlab_core::recurrence::CellKind;
     let lstm = LayerConfig::Recurrent {
         name: None,
         options: RecurrentOptions { cell: CellKind::Lstm, units: 8, return_sequences: true, forget_bias: 0.0, bptt_steps: None },

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check_model_gradients, random};
+use common::{check_model_gradients, random, ACTIVATIONS};
 use gradlab_core::nn::{Activation, Clip, Init, LayerConfig, Loss, Method, ModelConfig, Optimizer, Penalty, Schedule, Target};
 use gradlab_core::rng::Rng;
 
@@ -21,17 +21,6 @@ fn config(input: usize, layers: Vec<LayerConfig>, loss: Loss, penalty: Penalty) 
         penalty,
     }
 }
-
-const ACTIVATIONS: [Activation; 8] = [
-    Activation::Identity,
-    Activation::Sigmoid,
-    Activation::Tanh,
-    Activation::Relu,
-    Activation::LeakyRelu(0.2),
-    Activation::Prelu(0.25),
-    Activation::Elu(1.0),
-    Activation::Softmax,
-];
 
 #[test]
 fn every_activation_in_dense_and_activation_layers() {

@@ -5,8 +5,9 @@
 mod common;
 
 use common::{check_model_gradients, random};
-use gradlab_core::nn::recurrent::{CellKind, Recurrent, RecurrentOptions};
+use gradlab_core::nn::recurrent::{Recurrent, RecurrentOptions};
 use gradlab_core::nn::{Activation, Clip, Init, Layer, LayerConfig, Loss, Method, Mode, Model, ModelConfig, Optimizer, Penalty, Schedule, Target};
+use gradlab_core::recurrence::CellKind;
 use gradlab_core::rng::Rng;
 
 const CELLS: [CellKind; 2] = [CellKind::Rnn, CellKind::Lstm];

@@ -8,6 +8,7 @@
 mod args;
 pub mod batch;
 pub mod exchange;
+pub mod health;
 pub mod kernels;
 pub mod memory;
 pub mod model;

@@ -9,6 +9,8 @@
 //! masked only when the tile is written to C.
 
 use super::lanes::{load_partial, F32x4};
+use crate::error::Result;
+use crate::size;
 use std::cell::RefCell;
 
 /// Rows of C per micro-tile: one broadcast of A per row per step.
@@ -59,21 +61,98 @@ pub fn sgemm(
     c: &mut [f32],
     ldc: usize,
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let mut out = Output { c, ldc, alpha, beta };
-    if alpha == 0.0 || k == 0 {
-        out.scale_only(m, n);
-        return;
-    }
+    let mut out = match Output::for_product(m, n, k, alpha, beta, c, ldc) {
+        Some(out) => out,
+        None => return,
+    };
     if !trans_a && trans_b && k >= DOT_MIN_DEPTH && m.min(n) <= DOT_MAX_SIDE && (m + n) * k <= DOT_MAX_FLOATS {
         multiply_rows(m, n, k, a, lda, b, ldb, &mut out);
         return;
     }
-    // Element (row, depth) of op(A) and (column, depth) of op(B), as strides along each.
-    let a = Operand { data: a, across: if trans_a { 1 } else { lda }, along: if trans_a { lda } else { 1 } };
-    let b = Operand { data: b, across: if trans_b { ldb } else { 1 }, along: if trans_b { 1 } else { ldb } };
+    multiply_packed(m, n, k, operand_a(trans_a, a, lda), Slabs::Pack(operand_b(trans_b, b, ldb)), beta, &mut out);
+}
+
+/// `C = alpha · op(A) · B + beta · C` for a `B` packed by [`PackedMatrix::pack`] (k×n), as
+/// [`sgemm`] computes it (bit for bit, on its packed path).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_packed(trans_a: bool, m: usize, alpha: f32, a: &[f32], lda: usize, b: &PackedMatrix, beta: f32, c: &mut [f32], ldc: usize) {
+    let (n, k) = (b.n, b.k);
+    let mut out = match Output::for_product(m, n, k, alpha, beta, c, ldc) {
+        Some(out) => out,
+        None => return,
+    };
+    multiply_packed(m, n, k, operand_a(trans_a, a, lda), Slabs::Packed(b), beta, &mut out);
+}
+
+/// `op(B)` packed once into the slivers the micro-kernel reads, for many products with the
+/// same B: a recurrent layer multiplies by W_hh at every time step, and packing it once per
+/// sequence saves T − 1 packings of it. Holds every KC-deep slab of every NC-wide block of
+/// columns, in the order [`sgemm`] would pack them.
+#[derive(Default)]
+pub struct PackedMatrix {
+    k: usize,
+    n: usize,
+    slivers: Vec<f32>,
+}
+
+impl PackedMatrix {
+    /// Room for a packed k×n matrix, allocated fallibly (`OutOfMemory` for `arg` of `op`).
+    pub fn zeros(op: &str, arg: &str, k: usize, n: usize) -> Result<PackedMatrix> {
+        Ok(PackedMatrix { k, n, slivers: size::zeros(op, arg, PackedMatrix::len(k, n))? })
+    }
+
+    /// The values a packed k×n matrix holds: n rounded up to whole slivers, times k
+    /// (saturating, so an impossible size fails to allocate instead of wrapping).
+    pub fn len(k: usize, n: usize) -> usize {
+        ((n + NR - 1) / NR * NR).saturating_mul(k)
+    }
+
+    /// Packs `op(B)`, k×n: `B[p·ldb + j]`, or `B[j·ldb + p]` (B stored n×k) when `trans_b`.
+    /// The buffer grows only past what it held ([`PackedMatrix::zeros`] sizes it up front).
+    pub fn pack(&mut self, trans_b: bool, k: usize, n: usize, b: &[f32], ldb: usize) {
+        let len = PackedMatrix::len(k, n);
+        if self.slivers.len() < len {
+            self.slivers.resize(len, 0.0);
+        }
+        self.k = k;
+        self.n = n;
+        let b = operand_b(trans_b, b, ldb);
+        for column in (0..n).step_by(NC) {
+            let columns = NC.min(n - column);
+            for depth in (0..k).step_by(KC) {
+                let depths = KC.min(k - depth);
+                let (start, len) = self.slab_range(column, columns, depth, depths);
+                pack_into::<NR>(b, column, columns, depth, depths, &mut self.slivers[start..start + len]);
+            }
+        }
+    }
+
+    /// Where the slab of columns `column..column + columns` at depths `depth..depth + depths`
+    /// lies: every earlier block of columns is NC wide and k deep.
+    fn slab_range(&self, column: usize, columns: usize, depth: usize, depths: usize) -> (usize, usize) {
+        let width = (columns + NR - 1) / NR * NR;
+        (column * self.k + width * depth, width * depths)
+    }
+}
+
+/// op(A) as an [`Operand`]: element (row, depth).
+fn operand_a(trans_a: bool, a: &[f32], lda: usize) -> Operand {
+    Operand { data: a, across: if trans_a { 1 } else { lda }, along: if trans_a { lda } else { 1 } }
+}
+
+/// op(B) as an [`Operand`]: element (column, depth).
+fn operand_b(trans_b: bool, b: &[f32], ldb: usize) -> Operand {
+    Operand { data: b, across: if trans_b { ldb } else { 1 }, along: if trans_b { 1 } else { ldb } }
+}
+
+/// Where the slabs of op(B) come from: packed now, slab by slab, or packed before.
+enum Slabs<'a> {
+    Pack(Operand<'a>),
+    Packed(&'a PackedMatrix),
+}
+
+/// The five loops around the micro-kernel, with op(B)'s slabs from `slabs`.
+fn multiply_packed(m: usize, n: usize, k: usize, a: Operand, slabs: Slabs, beta: f32, out: &mut Output) {
     PACKED.with(|packed| {
         let mut packed = packed.borrow_mut();
         let Packed { a: packed_a, b: packed_b } = &mut *packed;
@@ -83,7 +162,13 @@ pub fn sgemm(
                 let depths = KC.min(k - depth);
                 // Later slabs add to what the first one wrote.
                 out.beta = if depth == 0 { beta } else { 1.0 };
-                let b_slab = pack::<NR>(b, column, columns, depth, depths, packed_b);
+                let b_slab: &[f32] = match &slabs {
+                    Slabs::Pack(b) => pack::<NR>(*b, column, columns, depth, depths, packed_b),
+                    Slabs::Packed(matrix) => {
+                        let (start, len) = matrix.slab_range(column, columns, depth, depths);
+                        &matrix.slivers[start..start + len]
+                    }
+                };
                 for row in (0..m).step_by(MC) {
                     let rows = MC.min(m - row);
                     let a_block = pack::<MR>(a, row, rows, depth, depths, packed_a);
@@ -134,12 +219,17 @@ fn pack<'b, const WIDTH: usize>(
     depths: usize,
     buffer: &'b mut Vec<f32>,
 ) -> &'b [f32] {
-    let slivers = (count + WIDTH - 1) / WIDTH;
-    let len = slivers * WIDTH * depths;
+    let len = (count + WIDTH - 1) / WIDTH * WIDTH * depths;
     if buffer.len() < len {
         buffer.resize(len, 0.0);
     }
     let packed = &mut buffer[..len];
+    pack_into::<WIDTH>(src, first, count, depth, depths, packed);
+    packed
+}
+
+/// [`pack`] into `packed`, which holds exactly the slivers.
+fn pack_into<const WIDTH: usize>(src: Operand, first: usize, count: usize, depth: usize, depths: usize, packed: &mut [f32]) {
     for (s, sliver) in packed.chunks_exact_mut(WIDTH * depths).enumerate() {
         let line = first + s * WIDTH;
         let width = WIDTH.min(first + count - line);
@@ -169,7 +259,6 @@ fn pack<'b, const WIDTH: usize>(
             }
         }
     }
-    packed
 }
 
 /// The MR×NR product of an A sliver (`a[p·MR + r]`) and a B sliver (`b[p·NR + j]`) over
@@ -246,7 +335,22 @@ struct Output<'c> {
     beta: f32,
 }
 
-impl Output<'_> {
+impl<'c> Output<'c> {
+    /// Where an m×n product of depth k goes, or None when there is nothing to multiply (no
+    /// output, or a zero product: C is then already `beta · C`).
+    #[allow(clippy::too_many_arguments)]
+    fn for_product(m: usize, n: usize, k: usize, alpha: f32, beta: f32, c: &'c mut [f32], ldc: usize) -> Option<Output<'c>> {
+        if m == 0 || n == 0 {
+            return None;
+        }
+        let mut out = Output { c, ldc, alpha, beta };
+        if alpha == 0.0 || k == 0 {
+            out.scale_only(m, n);
+            return None;
+        }
+        Some(out)
+    }
+
     /// Writes the top-left `rows × cols` of `tile` at C's (`i`, `j`).
     #[inline(always)]
     fn write_tile(&mut self, tile: &[[F32x4; NR_VECTORS]; MR], i: usize, j: usize, rows: usize, cols: usize) {
@@ -296,7 +400,7 @@ impl Output<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::sgemm;
+    use super::{sgemm, sgemm_packed, PackedMatrix};
     use crate::rng::Rng;
 
     /// One product to check: sizes, layouts, padding of the leading dimensions, α and β.
@@ -423,5 +527,33 @@ mod tests {
         let a = [f32::NAN; 4];
         sgemm(false, false, 2, 2, 2, 0.0, &a, 2, &a, 2, 0.0, &mut c, 2);
         assert_eq!(c, vec![0.0; 4]);
+    }
+
+    /// A prepacked B gives what sgemm gives, bit for bit, in every layout, across several
+    /// blocks of columns and of depth, and after being repacked at other sizes.
+    #[test]
+    fn prepacked_b_is_sgemm_bit_for_bit() {
+        let mut rng = Rng::new(5);
+        let mut packed = PackedMatrix::zeros("test", "b", 3, 5).unwrap();
+        // (m, n, k): small, a recurrent layer's steps (batch 32, 4H = 512, H = 128, and back),
+        // and past NC and KC with edges.
+        for &(m, n, k) in &[(3, 5, 3), (1, 1, 1), (32, 512, 128), (32, 128, 512), (9, 2053, 300), (0, 4, 4), (4, 4, 0)] {
+            for (trans_a, trans_b) in LAYOUTS {
+                let (lda, ldb) = (if trans_a { m } else { k } + 1, if trans_b { k } else { n } + 2);
+                let a: Vec<f32> = (0..(if trans_a { k } else { m }) * lda).map(|_| rng.uniform(-1.0, 1.0)).collect();
+                let b: Vec<f32> = (0..(if trans_b { n } else { k }) * ldb).map(|_| rng.uniform(-1.0, 1.0)).collect();
+                let start: Vec<f32> = (0..m * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+                packed.pack(trans_b, k, n, &b, ldb);
+                for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0)] {
+                    let (mut expected, mut got) = (start.clone(), start.clone());
+                    sgemm(trans_a, trans_b, m, n, k, alpha, &a, lda, &b, ldb, beta, &mut expected, n.max(1));
+                    sgemm_packed(trans_a, m, alpha, &a, lda, &packed, beta, &mut got, n.max(1));
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&expected), "m={} n={} k={} transA={} transB={} alpha={} beta={}", m, n, k, trans_a, trans_b, alpha, beta);
+                }
+            }
+        }
+        assert_eq!(PackedMatrix::len(3, 9), 3 * 16);
+        assert_eq!(PackedMatrix::zeros("op", "b", usize::MAX / 64, 64).err().map(|e| e.code()), Some("TooLarge"));
     }
 }

@@ -91,6 +91,16 @@ fn all_zero(x: &[f32]) -> bool {
     fold(x, F32x4::zero(), 0.0, |acc, v| acc.max(v.abs()), F32x4::max).sum_lanes() == 0.0
 }
 
+/// The largest |x[i]| (0 for an empty slice), NaN when any x[i] is NaN: an integer max of the
+/// magnitudes' bits, which orders NaN above ∞ above every finite value (a float max would
+/// skip NaN).
+pub fn max_abs(x: &[f32]) -> f32 {
+    let lanes = fold(x, F32x4::zero(), 0.0, |acc, v| acc.max_as_i32(v.abs()), F32x4::max_as_i32);
+    let mut four = [0.0f32; 4];
+    lanes.store(&mut four);
+    f32::from_bits(four.iter().map(|v| v.to_bits()).max().unwrap_or(0))
+}
+
 /// True when every element is finite.
 pub fn all_finite(x: &[f32]) -> bool {
     // v·0 is ±0 for finite v and NaN for ±Inf or NaN, and a NaN survives every addition.

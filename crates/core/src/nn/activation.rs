@@ -22,6 +22,20 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// The name the model spec gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu(_) => "leakyRelu",
+            Activation::Prelu(_) => "prelu",
+            Activation::Elu(_) => "elu",
+            Activation::Softmax => "softmax",
+        }
+    }
+
     /// The elementwise kernel that computes this activation: `None` for softmax (which works
     /// on rows) and PReLU (whose slope is a learned parameter, see [`ActivationFn`]).
     pub fn kernel(self) -> Option<Kind> {
@@ -59,6 +73,10 @@ impl ActivationFn {
 
     pub fn has_parameters(&self) -> bool {
         self.slope.is_some()
+    }
+
+    pub fn activation(&self) -> Activation {
+        self.activation
     }
 
     pub fn is_identity(&self) -> bool {
@@ -99,7 +117,7 @@ impl ActivationFn {
         }
     }
 
-    pub fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    pub fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         if let Some(slope) = self.slope.as_mut() {
             visit(slope);
         }

@@ -1,6 +1,7 @@
 //! A layer that only applies an activation (`{ type: 'activation' }` in the spec).
 
 use super::activation::{Activation, ActivationFn};
+use super::health::Signals;
 use super::layer::{example_count, Layer, Mode, Param};
 use crate::error::Result;
 use crate::size::Count;
@@ -51,8 +52,12 @@ impl Layer for ActivationLayer {
         }
     }
 
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         self.function.visit_params(visit);
+    }
+
+    fn signals<'a>(&'a self, input: &'a [f32], output: &'a [f32]) -> Option<Signals<'a>> {
+        Some(Signals { activation: Some(self.function.activation()), pre_activation: input, output, units: self.last_axis() })
     }
 
     /// PReLU's scratch for the input gradient nobody asked for (see `backward`).

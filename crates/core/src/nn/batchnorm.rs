@@ -12,6 +12,8 @@
 //! is recomputed from the input instead of stored: training forward reads x three times (mean,
 //! variance, output) and writes y once; backward reads ∂L/∂y and x twice and writes ∂L/∂x once.
 
+use super::activation::Activation;
+use super::health::Signals;
 use super::layer::{example_len, Buffer, Layer, Mode, Param, Role};
 use crate::error::{Error, Result};
 use crate::kernels::lanes::{zip_lanes, F32x4};
@@ -227,9 +229,14 @@ impl Layer for BatchNorm {
         }
     }
 
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         visit(&mut self.weight);
         visit(&mut self.bias);
+    }
+
+    /// Its output is the pre-activation of the nonlinearity that follows it.
+    fn signals<'a>(&'a self, _input: &'a [f32], output: &'a [f32]) -> Option<Signals<'a>> {
+        Some(Signals { activation: Some(Activation::Identity), pre_activation: output, output, units: self.features })
     }
 
     fn visit_buffers(&mut self, visit: &mut dyn FnMut(&mut Buffer)) {

@@ -1,7 +1,7 @@
 //! Builds layers from their configuration (what `spec` parsed out of the JSON model spec,
 //! which holds every rule on the values), naming them as PyTorch would: a layer's own
 //! `name`, or its index path (`0`, `3.1`). Only what depends on the shapes flowing between
-//! layers is checked here, and every size is bounded on the way (see [`super::limits`]).
+//! layers is checked here, and every size is bounded on the way (see [`crate::limits`]).
 
 use super::activation::{Activation, ActivationFn};
 use super::activation_layer::ActivationLayer;
@@ -9,11 +9,11 @@ use super::batchnorm::BatchNorm;
 use super::dense::Dense;
 use super::init::Init;
 use super::layer::{example_count, Layer};
-use super::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN, MAX_PARAMETERS};
 use super::recurrent::{Recurrent, RecurrentOptions};
 use super::residual::Residual;
 use super::sequential::Sequential;
 use crate::error::{shape_str, Error, Result};
+use crate::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN, MAX_PARAMETERS};
 use crate::rng::Rng;
 use crate::size::Count;
 

@@ -2,6 +2,7 @@
 //! On sequence inputs [time, in] it applies to every time step.
 
 use super::activation::{Activation, ActivationFn};
+use super::health::Signals;
 use super::init::{self, Init};
 use super::layer::{example_count, Layer, Mode, Param, Role};
 use crate::error::Result;
@@ -117,12 +118,17 @@ impl Layer for Dense {
         self.grad_pre_activation = grad_z;
     }
 
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         visit(&mut self.weight);
         if let Some(bias) = self.bias.as_mut() {
             visit(bias);
         }
         self.activation.visit_params(visit);
+    }
+
+    fn signals<'a>(&'a self, _input: &'a [f32], output: &'a [f32]) -> Option<Signals<'a>> {
+        let pre_activation = if self.activation.is_identity() { output } else { &self.pre_activation };
+        Some(Signals { activation: Some(self.activation.activation()), pre_activation, output, units: self.out_features })
     }
 
     /// The pre-activations and their gradient, kept unless the activation is the identity.

@@ -1,5 +1,7 @@
 //! What every layer is: a forward map over a batch, its backward map, and its parameters.
 
+use super::health::Signals;
+use super::sequential::Sequential;
 use crate::error::Result;
 use crate::size::{self, Count};
 
@@ -25,7 +27,7 @@ pub enum Role {
     Slope,
 }
 
-/// A trainable tensor with its gradient and the optimiser's per-parameter state.
+/// A trainable tensor with its gradient (the optimiser keeps its own state per parameter).
 #[derive(Clone, Debug)]
 pub struct Param {
     /// Full PyTorch-style name, e.g. `3.1.weight`.
@@ -34,10 +36,6 @@ pub struct Param {
     pub role: Role,
     pub value: Vec<f32>,
     pub grad: Vec<f32>,
-    /// First moment (SGD velocity or Adam's m); empty until the optimiser first needs it.
-    pub moment1: Vec<f32>,
-    /// Second moment (Adam's v); empty until the optimiser first needs it.
-    pub moment2: Vec<f32>,
     /// Squared L2 norm of the last update applied to `value`, for the update/weight ratio.
     pub last_update_sq: f64,
 }
@@ -47,7 +45,7 @@ impl Param {
     /// that does not fit in memory is an error, not an abort).
     pub fn new(name: String, shape: Vec<usize>, role: Role, value: Vec<f32>) -> Result<Param> {
         let grad = size::zeros("createModel", &name, value.len())?;
-        Ok(Param { name, shape, role, value, grad, moment1: Vec::new(), moment2: Vec::new(), last_update_sq: 0.0 })
+        Ok(Param { name, shape, role, value, grad, last_update_sq: 0.0 })
     }
 }
 
@@ -90,7 +88,7 @@ pub trait Layer {
     fn backward(&mut self, input: &[f32], output: &[f32], grad_output: &[f32], batch: usize, grad_input: Option<&mut [f32]>);
 
     /// Visits every trainable parameter, nested layers' included, in state-dict order.
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param));
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param));
 
     /// Visits every buffer (running statistics), nested layers' included.
     fn visit_buffers(&mut self, _visit: &mut dyn FnMut(&mut Buffer)) {}
@@ -111,6 +109,18 @@ pub trait Layer {
     /// Diagnostics walk them to report every layer that owns parameters.
     fn sublayers_mut(&mut self) -> &mut [Box<dyn Layer>] {
         &mut []
+    }
+
+    /// The chain nested inside this layer (a residual block's body), for the health
+    /// measurements, which need its layers' outputs too.
+    fn body_mut(&mut self) -> Option<&mut Sequential> {
+        None
+    }
+
+    /// What the last forward pass (from `input` to `output`) holds for the health
+    /// measurements (see [`super::health`]); `None` for layers that apply no map worth measuring.
+    fn signals<'a>(&'a self, _input: &'a [f32], _output: &'a [f32]) -> Option<Signals<'a>> {
+        None
     }
 }
 

@@ -3,14 +3,15 @@
 //! update in one call.
 
 use super::build::{Builder, LayerConfig};
+use super::health::{self, LayerHealth};
 use super::layer::{example_count, example_len, Buffer, Layer, Mode, Param, Role};
-use super::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN};
 use super::loss::{Loss, Target};
 use super::optimizer::Optimizer;
 use super::regularization::{global_grad_norm, Clip, Penalty};
 use super::sequential::Sequential;
 use crate::error::{shape_str, Error, Result};
 use crate::kernels::vector;
+use crate::limits::{MAX_BATCH_VALUES, MAX_EXAMPLE_LEN};
 use crate::rng::Rng;
 use crate::size::{self, Count};
 
@@ -95,6 +96,9 @@ pub struct Model {
     /// they are still to be put back (not after an evaluation pass or an applied step).
     buffers_before: Vec<Vec<f32>>,
     buffers_saved: bool,
+    /// Whether every backward pass also takes the health measurements, and the last ones.
+    measure_health: bool,
+    health: Vec<LayerHealth>,
 }
 
 const MAX_INPUT_RANK: usize = 2;
@@ -124,29 +128,16 @@ impl Model {
             prepared_batch: 0,
             buffers_before: Vec::new(),
             buffers_saved: false,
+            measure_health: false,
+            health: Vec::new(),
         };
         model.entries = model.collect_entries()?;
-        model.allocate_moments()?;
+        model.optimizer.allocate(&model.body.params_mut())?;
         let classes = *model.output_dims().last().unwrap_or(&1);
         if model.loss == Loss::SoftmaxCrossEntropy && classes < 2 {
             return Err(Error::invalid(op, "loss", "an output of at least 2 classes for softmaxCrossEntropy", format!("output shape {}", shape_str(model.output_dims()))));
         }
         Ok(model)
-    }
-
-    /// The optimiser's moments, allocated now and fallibly: growing them lazily at the first
-    /// step would abort the instance when memory has run out by then.
-    fn allocate_moments(&mut self) -> Result<()> {
-        let moments = self.optimizer.moments_per_value();
-        for param in self.params_mut() {
-            if moments >= 1 {
-                param.moment1 = size::zeros("createModel", &param.name, param.value.len())?;
-            }
-            if moments >= 2 {
-                param.moment2 = size::zeros("createModel", &param.name, param.value.len())?;
-            }
-        }
-        Ok(())
     }
 
     fn collect_entries(&mut self) -> Result<Vec<StateEntry>> {
@@ -175,10 +166,6 @@ impl Model {
 
     pub fn set_training(&mut self, training: bool) {
         self.mode = if training { Mode::Train } else { Mode::Eval };
-    }
-
-    pub fn is_training(&self) -> bool {
-        self.mode == Mode::Train
     }
 
     pub fn optimizer_mut(&mut self) -> &mut Optimizer {
@@ -227,11 +214,7 @@ impl Model {
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        let mut pointers: Vec<*mut Param> = Vec::new();
-        self.body.visit_params(&mut |p| pointers.push(p as *mut Param));
-        // SAFETY: each visited parameter is a distinct object owned by `self`, which stays
-        // mutably borrowed for the lifetime of the returned references.
-        pointers.into_iter().map(|p| unsafe { &mut *p }).collect()
+        self.body.params_mut()
     }
 
     /// Forward, loss, backward and penalty for one batch; leaves the gradient of the total
@@ -256,6 +239,9 @@ impl Model {
         let mut params = self.params_mut();
         let penalty_value = penalty.apply(&mut params);
         let grad_norm = global_grad_norm(&params);
+        if self.measure_health {
+            health::measure(&mut self.body, x, &mut self.health);
+        }
         Ok(LossReport { loss: data_loss + penalty_value, data_loss, penalty: penalty_value, grad_norm })
     }
 
@@ -327,8 +313,8 @@ impl Model {
     /// when the loss as reported (f32: an f64 loss beyond f32's range reads as Infinity) or
     /// the gradient norm is non-finite, when the forward pass left a running statistic
     /// non-finite (it is put back), or when the update itself would leave a parameter or a
-    /// moment non-finite (a huge weight times a large learning rate): the update is tried on
-    /// copies before it is made.
+    /// moment non-finite (a huge weight times a large learning rate): see
+    /// [`Optimizer::keeps_finite`].
     pub fn apply_gradients(&mut self, losses: LossReport) -> StepReport {
         let at = if !(losses.loss as f32).is_finite() || !losses.grad_norm.is_finite() {
             Some(self.first_non_finite(losses.loss))
@@ -344,9 +330,7 @@ impl Model {
             return StepReport { losses, applied: false, non_finite_at: at };
         }
         self.buffers_saved = false;
-        let mut optimizer = self.optimizer.clone();
-        optimizer.step(&mut self.params_mut());
-        self.optimizer = optimizer;
+        self.optimizer.step(&mut self.body.params_mut());
         StepReport { losses, applied: true, non_finite_at: None }
     }
 
@@ -356,9 +340,14 @@ impl Model {
         let optimizer = &self.optimizer;
         let mut leaves: Vec<&mut dyn Layer> = Vec::new();
         collect_leaves(&mut self.body.layers, &mut leaves);
+        // Leaves visit their parameters in state-dict order too: a running count is the slot.
+        let mut slot = 0;
         for layer in leaves {
             let mut finite = true;
-            layer.visit_params(&mut |p| finite = finite && optimizer.keeps_finite(p));
+            layer.visit_params(&mut |p| {
+                finite = finite && optimizer.keeps_finite(slot, p);
+                slot += 1;
+            });
             if !finite {
                 return Some(layer.name().to_string());
             }
@@ -460,6 +449,24 @@ impl Model {
         "loss".to_string()
     }
 
+    /// Turns the health measurements of every later backward pass on or off (off forgets the last ones).
+    pub fn set_health_measurement(&mut self, on: bool) {
+        self.measure_health = on;
+        if !on {
+            self.health.clear();
+        }
+    }
+
+    pub fn measures_health(&self) -> bool {
+        self.measure_health
+    }
+
+    /// The health measurements of the last backward pass (see [`health`]), in forward order;
+    /// empty before the first pass with measurements on.
+    pub fn health(&self) -> &[LayerHealth] {
+        &self.health
+    }
+
     /// Diagnostics for every layer that owns parameters, in forward order.
     pub fn layer_stats(&mut self) -> Vec<LayerStats> {
         let mut leaves: Vec<&mut dyn Layer> = Vec::new();
@@ -526,11 +533,6 @@ impl Model {
             });
         }
         result.ok_or_else(|| Error::state(op, format!("state entry '{}' vanished", entry.name)))
-    }
-
-    /// Recurrent layers' ∂L/∂h_t norms are in [`Model::layer_stats`]; this is the loss kind.
-    pub fn loss(&self) -> Loss {
-        self.loss
     }
 }
 

@@ -2,8 +2,10 @@
 //! updates every parameter from its `grad` and records the size of the update.
 
 use super::layer::Param;
+use crate::error::Result;
 use crate::kernels::lanes::{load_partial, store_partial, F32x4};
 use crate::kernels::vector;
+use crate::size;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Method {
@@ -39,11 +41,32 @@ pub struct Optimizer {
     pub schedule: Schedule,
     /// Completed steps.
     pub steps: u64,
+    /// Each parameter's state, by slot: the parameter's index in state-dict order, as
+    /// [`Optimizer::step`] receives them.
+    slots: Vec<Slot>,
 }
+
+/// The state the optimiser keeps for one parameter.
+#[derive(Clone, Debug, Default)]
+struct Slot {
+    /// SGD's velocity or Adam's m; empty while the rule keeps none.
+    moment1: Vec<f32>,
+    /// Adam's v; empty otherwise.
+    moment2: Vec<f32>,
+    /// The largest |moment1| and |moment2| the last update left (NaN if one is NaN), where
+    /// the guard's bound starts from (see [`Optimizer::keeps_finite`]).
+    moment1_max: f32,
+    moment2_max: f32,
+}
+
+/// The guard's shortcut trusts an update whose bound stays below this: half of f32::MAX
+/// leaves room for the f32 rounding of the handful of operations a rule makes (each within
+/// 2⁻²⁴ relative of the exact value the bound bounds).
+const SAFE_BOUND: f64 = f32::MAX as f64 / 2.0;
 
 impl Optimizer {
     pub fn new(method: Method, lr: f32, schedule: Schedule) -> Optimizer {
-        Optimizer { method, lr, schedule, steps: 0 }
+        Optimizer { method, lr, schedule, steps: 0, slots: Vec::new() }
     }
 
     /// The learning rate the next step uses.
@@ -61,10 +84,16 @@ impl Optimizer {
         scheduled as f32
     }
 
-    /// The optimiser state each parameter value needs: 0 (plain SGD), 1 (SGD's velocity) or
-    /// 2 (Adam's m and v).
-    pub fn moments_per_value(&self) -> usize {
-        self.rule(self.lr, 1).moments()
+    /// Allocates the state of every parameter now, fallibly, in slot order: growing it lazily
+    /// at the first step would abort the instance when memory has run out by then.
+    pub fn allocate(&mut self, params: &[&mut Param]) -> Result<()> {
+        let moments = self.rule(self.lr, 1).moments();
+        let zeros = |param: &Param, needed: bool| if needed { size::zeros("createModel", &param.name, param.value.len()) } else { Ok(Vec::new()) };
+        self.slots = params
+            .iter()
+            .map(|param| Ok(Slot { moment1: zeros(param, moments >= 1)?, moment2: zeros(param, moments == 2)?, ..Slot::default() }))
+            .collect::<Result<_>>()?;
+        Ok(())
     }
 
     /// The update rule of step `t` (1-based) with learning rate `lr`.
@@ -84,11 +113,20 @@ impl Optimizer {
         }
     }
 
-    /// Whether the next [`Optimizer::step`] leaves `param`'s values and moments finite: the
-    /// same update run on copies of each block, so the guard can refuse a step before it
-    /// changes anything.
-    pub fn keeps_finite(&self, param: &Param) -> bool {
+    /// Whether the next [`Optimizer::step`] leaves `param` (in `slot`) and its moments finite,
+    /// so the guard can refuse a step before it changes anything. One pass finds the largest
+    /// |value| and |grad|; with the largest moments the last step left, [`Rule::bound`] bounds
+    /// every updated value and moment, and only a bound near f32::MAX runs the update on
+    /// copies ([`Optimizer::tries_finite`]).
+    pub fn keeps_finite(&self, slot: usize, param: &Param) -> bool {
         let rule = self.rule(self.current_lr(), self.steps + 1);
+        let state = self.slots.get(slot);
+        let (moment1, moment2) = state.map_or((0.0, 0.0), |s| (s.moment1_max, s.moment2_max));
+        rule.bound(vector::max_abs(&param.value), vector::max_abs(&param.grad), moment1, moment2) <= SAFE_BOUND || Self::tries_finite(rule, state, param)
+    }
+
+    /// The exact check: the update of `param` run on copies of each block.
+    fn tries_finite(rule: Rule, state: Option<&Slot>, param: &Param) -> bool {
         let moments = rule.moments();
         let (mut value, mut moment1, mut moment2, mut deltas) = ([0.0f32; UPDATE_BLOCK], [0.0f32; UPDATE_BLOCK], [0.0f32; UPDATE_BLOCK], [0.0f32; UPDATE_BLOCK]);
         let len = param.value.len();
@@ -97,15 +135,15 @@ impl Optimizer {
             let n = end - start;
             value[..n].copy_from_slice(&param.value[start..end]);
             // A moment not allocated yet starts at zero, as `update` starts it.
-            let copy = |moment: &[f32], into: &mut [f32]| match moment.get(start..end) {
+            let copy = |moment: Option<&Vec<f32>>, into: &mut [f32]| match moment.and_then(|m| m.get(start..end)) {
                 Some(held) => into.copy_from_slice(held),
                 None => into.iter_mut().for_each(|m| *m = 0.0),
             };
-            copy(&param.moment1, &mut moment1[..n]);
-            copy(&param.moment2, &mut moment2[..n]);
+            copy(state.map(|s| &s.moment1), &mut moment1[..n]);
+            copy(state.map(|s| &s.moment2), &mut moment2[..n]);
             let (used1, used2) = (if moments >= 1 { n } else { 0 }, if moments == 2 { n } else { 0 });
             let block = Block { value: &mut value[..n], grad: &param.grad[start..end], moment1: &mut moment1[..used1], moment2: &mut moment2[..used2] };
-            rule.apply(block, &mut deltas[..n]);
+            rule.apply(block, &mut deltas[..n], &mut [F32x4::zero(); 2]);
             if !(vector::all_finite(&value[..n]) && vector::all_finite(&moment1[..used1]) && vector::all_finite(&moment2[..used2])) {
                 return false;
             }
@@ -113,42 +151,51 @@ impl Optimizer {
         true
     }
 
-    /// Applies one update to `param` from its `grad` with learning rate `lr` at step `t`
-    /// (1-based), four lanes at a time and a block at a time: each block's update is kept
-    /// until its squared size is summed (in f64, see `vector::sum_squares`) for the
-    /// update/weight ratio.
-    fn update(&self, param: &mut Param, lr: f32, t: u64) {
+    /// Applies one update to `param` from its `grad` with `rule`, four lanes at a time and a
+    /// block at a time: each block's update is kept until its squared size is summed (in
+    /// f64, see `vector::sum_squares`) for the update/weight ratio.
+    fn update(rule: Rule, slot: &mut Slot, param: &mut Param) {
         let len = param.value.len();
-        let rule = self.rule(lr, t);
         let moments = rule.moments();
-        if moments >= 1 && param.moment1.len() != len {
-            param.moment1 = vec![0.0; len];
+        if moments >= 1 && slot.moment1.len() != len {
+            slot.moment1 = vec![0.0; len];
         }
-        if moments == 2 && param.moment2.len() != len {
-            param.moment2 = vec![0.0; len];
+        if moments == 2 && slot.moment2.len() != len {
+            slot.moment2 = vec![0.0; len];
         }
         let mut deltas = [0.0f32; UPDATE_BLOCK];
         let mut update_sq = 0.0f64;
+        let mut largest = [F32x4::zero(); 2];
         for start in (0..len).step_by(UPDATE_BLOCK) {
             let end = (start + UPDATE_BLOCK).min(len);
-            let moment = |m: &mut Vec<f32>| if m.is_empty() { 0..0 } else { start..end };
-            let (range1, range2) = (moment(&mut param.moment1), moment(&mut param.moment2));
-            let block = Block { value: &mut param.value[start..end], grad: &param.grad[start..end], moment1: &mut param.moment1[range1], moment2: &mut param.moment2[range2] };
+            let moment = |m: &Vec<f32>| if m.is_empty() { 0..0 } else { start..end };
+            let (range1, range2) = (moment(&slot.moment1), moment(&slot.moment2));
+            let block = Block { value: &mut param.value[start..end], grad: &param.grad[start..end], moment1: &mut slot.moment1[range1], moment2: &mut slot.moment2[range2] };
             let deltas = &mut deltas[..end - start];
-            rule.apply(block, deltas);
+            rule.apply(block, deltas, &mut largest);
             update_sq += vector::sum_squares(deltas);
         }
         param.last_update_sq = update_sq;
+        let lanes = |l: F32x4| {
+            let mut four = [0.0f32; 4];
+            l.store(&mut four);
+            vector::max_abs(&four)
+        };
+        slot.moment1_max = lanes(largest[0]);
+        slot.moment2_max = lanes(largest[1]);
     }
 
-    /// Updates every parameter once and advances the step counter.
+    /// Updates every parameter once, `params[i]` with the state of slot `i`, and advances the
+    /// step counter.
     pub fn step(&mut self, params: &mut [&mut Param]) {
-        let lr = self.current_lr();
-        let t = self.steps + 1;
-        for param in params.iter_mut() {
-            self.update(param, lr, t);
+        let rule = self.rule(self.current_lr(), self.steps + 1);
+        if self.slots.len() < params.len() {
+            self.slots.resize_with(params.len(), Slot::default);
         }
-        self.steps = t;
+        for (param, slot) in params.iter_mut().zip(self.slots.iter_mut()) {
+            Self::update(rule, slot, param);
+        }
+        self.steps += 1;
     }
 }
 
@@ -208,9 +255,10 @@ impl Chunk for Tail {
 }
 
 /// Runs `step` on the chunk of `block` at `at`; an empty moment reads as zeros and is not
-/// written. `deltas` receives each value's change.
+/// written. `deltas` receives each value's change, `largest` the lane-wise largest |moment|
+/// (NaN-sticky, see `vector::max_abs`; a padded lane's moments are zero).
 #[inline(always)]
-fn update_chunk<C: Chunk>(block: &mut Block, deltas: &mut [f32], at: usize, step: &impl Fn(F32x4, F32x4, F32x4, F32x4) -> (F32x4, F32x4, F32x4)) {
+fn update_chunk<C: Chunk>(block: &mut Block, deltas: &mut [f32], largest: &mut [F32x4; 2], at: usize, step: &impl Fn(F32x4, F32x4, F32x4, F32x4) -> (F32x4, F32x4, F32x4)) {
     let zero = F32x4::zero();
     let moment = |m: &[f32]| if m.is_empty() { zero } else { C::load(&m[at..]) };
     let before = C::load(&block.value[at..]);
@@ -219,23 +267,25 @@ fn update_chunk<C: Chunk>(block: &mut Block, deltas: &mut [f32], at: usize, step
     C::store(after, &mut block.value[at..]);
     if !block.moment1.is_empty() {
         C::store(m1, &mut block.moment1[at..]);
+        largest[0] = largest[0].max_as_i32(m1.abs());
     }
     if !block.moment2.is_empty() {
         C::store(m2, &mut block.moment2[at..]);
+        largest[1] = largest[1].max_as_i32(m2.abs());
     }
 }
 
 /// Runs `step` over `block` four lanes at a time, the tail through padded lanes with the same
 /// arithmetic.
 #[inline(always)]
-fn update_lanes(mut block: Block, deltas: &mut [f32], step: impl Fn(F32x4, F32x4, F32x4, F32x4) -> (F32x4, F32x4, F32x4)) {
+fn update_lanes(mut block: Block, deltas: &mut [f32], largest: &mut [F32x4; 2], step: impl Fn(F32x4, F32x4, F32x4, F32x4) -> (F32x4, F32x4, F32x4)) {
     let len = block.value.len();
     let whole = len - len % 4;
     for at in (0..whole).step_by(4) {
-        update_chunk::<Whole>(&mut block, deltas, at, &step);
+        update_chunk::<Whole>(&mut block, deltas, largest, at, &step);
     }
     if whole < len {
-        update_chunk::<Tail>(&mut block, deltas, whole, &step);
+        update_chunk::<Tail>(&mut block, deltas, largest, whole, &step);
     }
 }
 
@@ -248,13 +298,39 @@ impl Rule {
         }
     }
 
-    /// Updates `block`; `deltas` receives each value's change.
-    fn apply(&self, block: Block, deltas: &mut [f32]) {
+    /// An upper bound on the magnitude of every value, moment and intermediate result of the
+    /// update, from the largest |value|, |grad| and |moment| before it, in exact arithmetic
+    /// (the triangle inequality term by term; Adam's denominator √v/√(1−β2^t) + eps is at
+    /// least eps). NaN or infinite when an input is, or when that denominator can be 0.
+    fn bound(&self, value: f32, grad: f32, moment1: f32, moment2: f32) -> f64 {
+        let (w, g, m1, m2) = (value as f64, grad as f64, moment1 as f64, moment2 as f64);
+        // A sum of the non-negative terms: at least their maximum, and NaN or ∞ stays.
+        match *self {
+            Rule::Sgd { lr, momentum, nesterov, weight_decay, first } => {
+                let g = g + (weight_decay as f64).abs() * w;
+                let momentum = (momentum as f64).abs();
+                let velocity = if momentum == 0.0 { 0.0 } else if first { g } else { momentum * m1 + g };
+                let change = if momentum == 0.0 { g } else if nesterov { g + momentum * velocity } else { velocity };
+                w + (lr as f64).abs() * change + velocity
+            }
+            Rule::Adam { beta1, beta2, eps, weight_decay, decoupled, step_size, decay, .. } => {
+                let (g, p) = if decoupled { (g, w * (decay as f64).abs()) } else { (g + (weight_decay as f64).abs() * w, w) };
+                let m = beta1 as f64 * m1 + (1.0 - beta1 as f64) * g;
+                let v = beta2 as f64 * m2 + (1.0 - beta2 as f64) * g * g;
+                let change = (step_size as f64).abs() * m / eps as f64;
+                w + p + change + m + v + g * g
+            }
+        }
+    }
+
+    /// Updates `block`; `deltas` receives each value's change and `largest` the lane-wise
+    /// largest |moment| so far.
+    fn apply(&self, block: Block, deltas: &mut [f32], largest: &mut [F32x4; 2]) {
         let splat = F32x4::splat;
         match *self {
             Rule::Sgd { lr, momentum, nesterov, weight_decay, first } => {
                 let (lr, momentum_lanes, weight_decay) = (splat(lr), splat(momentum), splat(weight_decay));
-                update_lanes(block, deltas, |before, g, velocity, v| {
+                update_lanes(block, deltas, largest, |before, g, velocity, v| {
                     let mut g = g.add(weight_decay.mul(before));
                     let mut velocity = velocity;
                     if momentum != 0.0 {
@@ -267,7 +343,7 @@ impl Rule {
             Rule::Adam { beta1, beta2, eps, weight_decay, decoupled, step_size, correction2_sqrt, decay } => {
                 let (beta1_lanes, keep1, beta2_lanes, keep2) = (splat(beta1), splat(1.0 - beta1), splat(beta2), splat(1.0 - beta2));
                 let (eps, weight_decay, step, correction2_sqrt, decay) = (splat(eps), splat(weight_decay), splat(-step_size), splat(correction2_sqrt), splat(decay));
-                update_lanes(block, deltas, |before, g, m, v| {
+                update_lanes(block, deltas, largest, |before, g, m, v| {
                     let (g, p) = if decoupled { (g, before.mul(decay)) } else { (g.add(weight_decay.mul(before)), before) };
                     let m = m.mul(beta1_lanes).add(g.mul(keep1));
                     let v = v.mul(beta2_lanes).add(keep2.mul(g.mul(g)));
@@ -380,30 +456,133 @@ mod tests {
         let len = UPDATE_BLOCK + 5;
         let mut p = Param::new("w".into(), vec![len], Role::Weight, vec![1.0; len]).unwrap();
         p.grad = vec![0.5; len];
-        assert!(Optimizer::new(sgd(0.0), 0.1, Schedule::Constant).keeps_finite(&p));
+        assert!(Optimizer::new(sgd(0.0), 0.1, Schedule::Constant).keeps_finite(0, &p));
         p.value[len - 1] = 3e38;
         let before = p.clone();
         // p − lr·(g + wd·p) = 3e38 − 3e39 overflows to −Inf.
         let optimizer = Optimizer::new(sgd(10.0), 1.0, Schedule::Constant);
-        assert!(!optimizer.keeps_finite(&p));
-        assert_eq!((p.value.clone(), p.moment1.clone(), optimizer.steps), (before.value, before.moment1, 0));
+        assert!(!optimizer.keeps_finite(0, &p));
+        assert_eq!((p.value.clone(), optimizer.steps), (before.value, 0));
         // Adam with eps 0 divides 0 by 0 where a gradient is zero; its v overflows at |g| = 1e20.
         let adam = |eps| Method::Adam { beta1: 0.9, beta2: 0.999, eps, weight_decay: 0.0 };
         let mut q = Param::new("w".into(), vec![2], Role::Weight, vec![1.0, 1.0]).unwrap();
         q.grad = vec![0.0, 1.0];
-        assert!(Optimizer::new(adam(1e-8), 0.1, Schedule::Constant).keeps_finite(&q));
-        assert!(!Optimizer::new(adam(0.0), 0.1, Schedule::Constant).keeps_finite(&q));
+        assert!(Optimizer::new(adam(1e-8), 0.1, Schedule::Constant).keeps_finite(0, &q));
+        assert!(!Optimizer::new(adam(0.0), 0.1, Schedule::Constant).keeps_finite(0, &q));
         q.grad = vec![1e20, 1.0];
-        assert!(!Optimizer::new(adam(1e-8), 0.1, Schedule::Constant).keeps_finite(&q), "v = g² is Inf in f32");
+        assert!(!Optimizer::new(adam(1e-8), 0.1, Schedule::Constant).keeps_finite(0, &q), "v = g² is Inf in f32");
         // Held moments are what the trial starts from: a velocity of 3e38 overflows with momentum.
+        let momentum = Method::Sgd { momentum: 0.9, nesterov: false, weight_decay: 0.0 };
         let mut r = Param::new("w".into(), vec![1], Role::Weight, vec![0.0]).unwrap();
+        let mut optimizer = Optimizer::new(momentum, 1e-3, Schedule::Constant);
         r.grad = vec![3e38];
-        r.moment1 = vec![3e38];
-        let momentum = Optimizer { steps: 1, ..Optimizer::new(Method::Sgd { momentum: 0.9, nesterov: false, weight_decay: 0.0 }, 1e-3, Schedule::Constant) };
-        assert!(!momentum.keeps_finite(&r));
-        r.moment1 = vec![0.0];
-        assert!(momentum.keeps_finite(&r));
-        assert_eq!([sgd(0.0), Method::Sgd { momentum: 0.9, nesterov: false, weight_decay: 0.0 }, adam(1e-8)].map(|m| Optimizer::new(m, 0.1, Schedule::Constant).moments_per_value()), [0, 1, 2]);
+        optimizer.step(&mut [&mut r]);
+        assert_eq!((optimizer.slots[0].moment1.clone(), optimizer.slots[0].moment1_max), (vec![3e38], 3e38));
+        assert!(!optimizer.keeps_finite(0, &r), "0.9·3e38 + 3e38 overflows");
+        r.grad = vec![-3e38];
+        assert!(optimizer.keeps_finite(0, &r), "0.9·3e38 − 3e38 does not");
+        // The slot is the parameter's: a fresh slot 1 holds no velocity.
+        r.grad = vec![3e38];
+        assert!(optimizer.keeps_finite(1, &r));
+    }
+
+    /// The moments each method keeps, allocated up front for each slot.
+    #[test]
+    fn allocate_gives_each_slot_the_moments_its_method_keeps() {
+        let methods = [
+            Method::Sgd { momentum: 0.0, nesterov: false, weight_decay: 0.0 },
+            Method::Sgd { momentum: 0.9, nesterov: false, weight_decay: 0.0 },
+            Method::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 },
+            Method::AdamW { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 },
+        ];
+        let lengths: Vec<[usize; 4]> = methods
+            .iter()
+            .map(|&method| {
+                let mut a = Param::new("a".into(), vec![3], Role::Weight, vec![0.0; 3]).unwrap();
+                let mut b = Param::new("b".into(), vec![2], Role::Bias, vec![0.0; 2]).unwrap();
+                let mut optimizer = Optimizer::new(method, 0.1, Schedule::Constant);
+                optimizer.allocate(&[&mut a, &mut b]).unwrap();
+                let s = &optimizer.slots;
+                [s[0].moment1.len(), s[0].moment2.len(), s[1].moment1.len(), s[1].moment2.len()]
+            })
+            .collect();
+        assert_eq!(lengths, vec![[0, 0, 0, 0], [3, 0, 2, 0], [3, 3, 2, 2], [3, 3, 2, 2]]);
+    }
+
+    /// Values spread over every magnitude f32 has, both signs, a few zeros.
+    fn wide_values(len: usize, largest_exponent: f32, rng: &mut crate::rng::Rng) -> Vec<f32> {
+        (0..len).map(|i| if i % 11 == 5 { 0.0 } else { rng.uniform(-1.0, 1.0) * 10f32.powf(rng.uniform(-30.0, largest_exponent)) }).collect()
+    }
+
+    /// The shortcut never lets through what the exact check refuses: over random weights,
+    /// gradients, held moments and methods near and far from overflow, `keeps_finite` equals
+    /// the per-element trial; and wherever the bound vouches for a step, the step's values and
+    /// moments really stay below it.
+    #[test]
+    fn the_bound_agrees_with_the_exact_check_and_bounds_every_updated_value() {
+        let mut rng = crate::rng::Rng::new(11);
+        let methods = [
+            Method::Sgd { momentum: 0.0, nesterov: false, weight_decay: 0.0 },
+            Method::Sgd { momentum: 0.0, nesterov: false, weight_decay: 3.0 },
+            Method::Sgd { momentum: 0.9, nesterov: false, weight_decay: 0.1 },
+            Method::Sgd { momentum: 0.99, nesterov: true, weight_decay: 0.0 },
+            Method::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 },
+            Method::Adam { beta1: 0.5, beta2: 0.5, eps: 1e-30, weight_decay: 0.0 },
+            Method::AdamW { beta1: 0.9, beta2: 0.99, eps: 1e-6, weight_decay: 2.0 },
+        ];
+        let (mut shortcuts, mut refusals) = (0, 0);
+        for case in 0..600 {
+            let method = methods[case % methods.len()];
+            let largest = [2.0, 10.0, 19.0, 30.0, 37.0, 38.5][case / methods.len() % 6];
+            let lr = [1e-3, 0.1, 10.0][case % 3];
+            let len = 1 + case % 9;
+            let mut p = Param::new("w".into(), vec![len], Role::Weight, wide_values(len, largest, &mut rng)).unwrap();
+            let mut optimizer = Optimizer::new(method, lr, Schedule::Constant);
+            // A first step (if finite) leaves moments to start from.
+            p.grad = wide_values(len, largest, &mut rng);
+            if optimizer.keeps_finite(0, &p) {
+                optimizer.step(&mut [&mut p]);
+            }
+            p.grad = wide_values(len, largest, &mut rng);
+            let rule = optimizer.rule(optimizer.current_lr(), optimizer.steps + 1);
+            let slot = optimizer.slots.first().cloned().unwrap_or_default();
+            let exact = Optimizer::tries_finite(rule, Some(&slot), &p);
+            assert_eq!(optimizer.keeps_finite(0, &p), exact, "case {}: {:?}, lr {}, {:?} {:?} {:?}", case, method, lr, p.value, p.grad, slot);
+            let bound = rule.bound(vector::max_abs(&p.value), vector::max_abs(&p.grad), slot.moment1_max, slot.moment2_max);
+            if bound <= SAFE_BOUND {
+                shortcuts += 1;
+                optimizer.step(&mut [&mut p]);
+                let slot = &optimizer.slots[0];
+                let reached = p.value.iter().chain(&slot.moment1).chain(&slot.moment2).fold(0.0f64, |m, v| m.max(v.abs() as f64));
+                assert!(reached <= bound * (1.0 + 1e-6), "case {}: {} above the bound {}", case, reached, bound);
+            } else if !exact {
+                refusals += 1;
+            }
+        }
+        // Both branches ran often: the test can tell a bound that is too loose or too tight.
+        assert!(shortcuts > 300 && refusals > 50, "{} shortcuts, {} refusals", shortcuts, refusals);
+    }
+
+    /// The bound of each rule on one value, against the same step worked by hand.
+    #[test]
+    fn each_rule_bounds_its_update_term_by_term() {
+        let sgd = |momentum, nesterov, first| Rule::Sgd { lr: 0.5, momentum, nesterov, weight_decay: 2.0, first };
+        // g' = 3 + 2·4 = 11; plain: 4 + 0.5·11.
+        assert_eq!(sgd(0.0, false, false).bound(4.0, 3.0, 100.0, 100.0), 4.0 + 0.5 * 11.0);
+        // Velocity 0.5·10 + 11 = 16 (first step: 11); heavy ball moves by it, Nesterov by 11 + 0.5·16.
+        assert_eq!(sgd(0.5, false, false).bound(4.0, 3.0, 10.0, 0.0), 4.0 + 0.5 * 16.0 + 16.0);
+        assert_eq!(sgd(0.5, false, true).bound(4.0, 3.0, 10.0, 0.0), 4.0 + 0.5 * 11.0 + 11.0);
+        assert_eq!(sgd(0.5, true, false).bound(4.0, 3.0, 10.0, 0.0), 4.0 + 0.5 * (11.0 + 0.5 * 16.0) + 16.0);
+        let adam = |decoupled| Rule::Adam { beta1: 0.5, beta2: 0.75, eps: 0.25, weight_decay: 2.0, decoupled, step_size: 3.0, correction2_sqrt: 0.5, decay: -1.5 };
+        // Adam: g' = 3 + 2·4 = 11, m = 0.5·2 + 0.5·11 = 6.5, v = 0.75·8 + 0.25·121 = 36.25, change 3·6.5/0.25.
+        assert_eq!(adam(false).bound(4.0, 3.0, 2.0, 8.0), 4.0 + 4.0 + 3.0 * 6.5 / 0.25 + 6.5 + 36.25 + 121.0);
+        // AdamW: g' = 3, p = 4·|−1.5|, m = 1 + 1.5, v = 6 + 2.25.
+        assert_eq!(adam(true).bound(4.0, 3.0, 2.0, 8.0), 4.0 + 6.0 + 3.0 * 2.5 / 0.25 + 2.5 + 8.25 + 9.0);
+        // Inputs that are not finite, and a denominator that can be 0, are no bound at all.
+        assert!(!(sgd(0.0, false, false).bound(f32::NAN, 1.0, 0.0, 0.0) <= SAFE_BOUND));
+        assert!(!(sgd(0.5, false, false).bound(1.0, 1.0, f32::INFINITY, 0.0) <= SAFE_BOUND));
+        let eps_zero = Rule::Adam { beta1: 0.9, beta2: 0.999, eps: 0.0, weight_decay: 0.0, decoupled: false, step_size: 0.1, correction2_sqrt: 0.03, decay: 1.0 };
+        assert!(!(eps_zero.bound(1.0, 0.0, 0.0, 0.0) <= SAFE_BOUND), "0/0 where the gradient is zero");
     }
 
     #[test]

@@ -3,65 +3,22 @@
 //!
 //! Per example the input is [T, I] and the output [H] (the last step's hidden state) or
 //! [T, H] (every step's, `return_sequences`), from the zero state h₋₁ = c₋₁ = 0. The
-//! recurrence itself, forward and backward, and how its work is laid out, is in
-//! [`super::unroll`]; this file is the layer: its parameters and their initialisation.
+//! recurrence itself, forward and backward, and how its work is laid out, is
+//! [`crate::recurrence`] (shared with the eager ops); this file is the layer: its parameters
+//! and their initialisation.
 //!
 //! Parameters follow PyTorch's `nn.RNN` / `nn.LSTM`: `weight_ih` [G, I], `weight_hh` [G, H],
 //! `bias_ih` [G], `bias_hh` [G] (G = H for the RNN, 4H for the LSTM), all drawn from
 //! U(−1/√H, 1/√H).
 
+use super::activation::Activation;
+use super::health::Signals;
 use super::init::uniform_values;
 use super::layer::{Layer, Mode, Param, Role};
-use super::unroll::{InitialState, InputGradients, Scratch, Trace, Unroll, Upstream, WeightGradients, Weights};
 use crate::error::Result;
+use crate::recurrence::{CellKind, InitialState, InputGradients, Scratch, Trace, Unroll, Upstream, WeightGradients, Weights};
 use crate::rng::Rng;
 use crate::size::{self, Count};
-
-/// Which recurrent cell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CellKind {
-    /// Elman RNN: h_t = tanh(z_t).
-    Rnn,
-    /// LSTM with gates i, f, g, o.
-    Lstm,
-}
-
-impl CellKind {
-    /// Pre-activations per unit: 1 for the RNN, the 4 gates for the LSTM.
-    pub fn gates_per_unit(self) -> usize {
-        match self {
-            CellKind::Rnn => 1,
-            CellKind::Lstm => 4,
-        }
-    }
-
-    pub fn kind(self) -> &'static str {
-        match self {
-            CellKind::Rnn => "rnn",
-            CellKind::Lstm => "lstm",
-        }
-    }
-
-    /// Values one example keeps between forward and backward, over `steps` steps of `units`:
-    /// per step the pre-activations and their gradients (2G), the hidden state (H), and for
-    /// the LSTM the gates, cell state and tanh(c) (G + 2H); per example backward's ∂L/∂h (H)
-    /// and, for the LSTM, ∂L/∂c (H).
-    pub fn workspace_per_example(self, steps: usize, units: usize) -> Count {
-        let gates = Count::of(units).times(self.gates_per_unit());
-        let (per_step, per_example) = match self {
-            CellKind::Rnn => (gates.times(2).plus(units), Count::of(units)),
-            CellKind::Lstm => (gates.times(3).plus(Count::of(units).times(3)), Count::of(units).times(2)),
-        };
-        per_step.times(steps).plus(per_example)
-    }
-
-    /// The parameter values of a layer of `units` on `input_features`: weight_ih [G, I],
-    /// weight_hh [G, H] and the two biases [G].
-    pub fn parameter_count(self, input_features: usize, units: usize) -> Count {
-        let gates = Count::of(units).times(self.gates_per_unit());
-        gates.times(input_features).plus(gates.times(units)).plus(gates.times(2))
-    }
-}
 
 /// What a recurrent layer is, beyond its name and input shape.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -126,9 +83,11 @@ impl Recurrent {
         }
         let output_dims = if return_sequences { vec![steps, units] } else { vec![units] };
         let time_grad_norms = size::zeros("createModel", &name, steps)?;
+        let unroll = Unroll { cell, steps, input_features, units };
+        let scratch = Scratch::new("createModel", unroll)?;
         Ok(Recurrent {
             name,
-            unroll: Unroll { cell, steps, input_features, units },
+            unroll,
             return_sequences,
             bptt_steps,
             output_dims,
@@ -137,7 +96,7 @@ impl Recurrent {
             bias_ih,
             bias_hh,
             trace: Trace::default(),
-            scratch: Scratch::default(),
+            scratch,
             time_grad_norms,
         })
     }
@@ -166,7 +125,7 @@ impl Layer for Recurrent {
 
     fn forward(&mut self, input: &[f32], batch: usize, _mode: Mode, output: &mut [f32]) {
         let weights = Weights { weight_ih: &self.weight_ih.value, weight_hh: &self.weight_hh.value, bias_ih: &self.bias_ih.value, bias_hh: &self.bias_hh.value };
-        self.unroll.forward(&weights, input, batch, InitialState::default(), &mut self.trace);
+        self.unroll.forward(&weights, input, batch, InitialState::default(), &mut self.trace, &mut self.scratch);
         if self.return_sequences {
             output.copy_from_slice(self.trace.hidden());
         } else {
@@ -188,11 +147,20 @@ impl Layer for Recurrent {
         self.unroll.backward(&weights, input, batch, InitialState::default(), &self.trace, upstream, start, &mut self.scratch, params, outputs);
     }
 
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         visit(&mut self.weight_ih);
         visit(&mut self.weight_hh);
         visit(&mut self.bias_ih);
         visit(&mut self.bias_hh);
+    }
+
+    /// Every step's z_t and h_t; an RNN's h_t = tanh(z_t), an LSTM's mixes its gates.
+    fn signals<'a>(&'a self, _input: &'a [f32], _output: &'a [f32]) -> Option<Signals<'a>> {
+        let activation = match self.unroll.cell {
+            CellKind::Rnn => Some(Activation::Tanh),
+            CellKind::Lstm => None,
+        };
+        Some(Signals { activation, pre_activation: self.trace.pre_activations(), output: self.trace.hidden(), units: self.unroll.units })
     }
 
     fn time_grad_norms(&self) -> Option<&[f32]> {

@@ -51,7 +51,7 @@ impl Layer for Residual {
         }
     }
 
-    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         self.body.visit_params(visit);
     }
 
@@ -67,5 +67,9 @@ impl Layer for Residual {
 
     fn sublayers_mut(&mut self) -> &mut [Box<dyn Layer>] {
         &mut self.body.layers
+    }
+
+    fn body_mut(&mut self) -> Option<&mut Sequential> {
+        Some(&mut self.body)
     }
 }

@@ -54,6 +54,11 @@ impl Sequential {
         &self.outputs
     }
 
+    /// The layers, and their outputs of the last forward pass, borrowed apart.
+    pub fn layers_and_outputs(&mut self) -> (&mut [Box<dyn Layer>], &[Vec<f32>]) {
+        (&mut self.layers, &self.outputs)
+    }
+
     /// Runs every layer in turn; read the result with [`Sequential::output`].
     pub fn forward(&mut self, input: &[f32], batch: usize, mode: Mode) {
         for i in 0..self.layers.len() {
@@ -94,10 +99,17 @@ impl Sequential {
         self.grad_downstream = downstream;
     }
 
-    pub fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param)) {
+    pub fn visit_params<'a>(&'a mut self, visit: &mut dyn FnMut(&'a mut Param)) {
         for layer in self.layers.iter_mut() {
             layer.visit_params(visit);
         }
+    }
+
+    /// Every trainable parameter, in state-dict order: the optimiser's slots.
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        let mut params = Vec::new();
+        self.visit_params(&mut |p| params.push(p));
+        params
     }
 
     pub fn visit_buffers(&mut self, visit: &mut dyn FnMut(&mut Buffer)) {

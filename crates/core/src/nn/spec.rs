@@ -11,14 +11,15 @@
 
 use super::activation::Activation;
 use super::build::LayerConfig;
-use super::limits::MAX_UNITS;
 use super::init::Init;
 use super::loss::Loss;
 use super::model::ModelConfig;
 use super::optimizer::{Method, Optimizer, Schedule};
-use super::recurrent::{CellKind, RecurrentOptions};
+use super::recurrent::RecurrentOptions;
 use super::regularization::{Clip, Penalty};
 use crate::error::{js_number, Error, Result};
+use crate::limits::MAX_UNITS;
+use crate::recurrence::CellKind;
 use serde_json::{json, Map, Value};
 
 /// Residual blocks may nest this deep (JSON parsing itself stops at 128 levels).
@@ -221,18 +222,28 @@ fn name(map: &Map<String, Value>, path: &str) -> Result<Option<String>> {
 const NAMED_ACTIVATIONS: [&str; 5] = ["identity", "sigmoid", "tanh", "relu", "softmax"];
 const PARAMETRIC_ACTIVATIONS: [&str; 3] = ["leakyRelu", "prelu", "elu"];
 
+/// PyTorch's default `alpha` of a parametric activation (`LeakyReLU`, `PReLU`, `ELU`).
+fn default_alpha(name: &str) -> f64 {
+    match name {
+        "leakyRelu" => 0.01,
+        "prelu" => 0.25,
+        _ => 1.0,
+    }
+}
+
 /// The activation called `name`, with `alpha` (the negative slope or ELU's scale) or its
 /// PyTorch default; `None` for an unknown name. Kernels and tensor ops use the same names.
 pub fn activation_named(name: &str, alpha: Option<f32>) -> Option<Activation> {
+    let alpha = || alpha.unwrap_or(default_alpha(name) as f32);
     Some(match name {
         "identity" => Activation::Identity,
         "sigmoid" => Activation::Sigmoid,
         "tanh" => Activation::Tanh,
         "relu" => Activation::Relu,
         "softmax" => Activation::Softmax,
-        "leakyRelu" => Activation::LeakyRelu(alpha.unwrap_or(0.01)),
-        "prelu" => Activation::Prelu(alpha.unwrap_or(0.25)),
-        "elu" => Activation::Elu(alpha.unwrap_or(1.0)),
+        "leakyRelu" => Activation::LeakyRelu(alpha()),
+        "prelu" => Activation::Prelu(alpha()),
+        "elu" => Activation::Elu(alpha()),
         _ => return None,
     })
 }
@@ -241,7 +252,8 @@ fn activation(value: Option<&Value>, path: &str) -> Result<(Activation, Value)> 
     let expected = || format!("one of {}, {} or {{type, alpha}}", NAMED_ACTIVATIONS.join(", "), PARAMETRIC_ACTIVATIONS.join(", "));
     match value {
         Some(Value::String(s)) if NAMED_ACTIVATIONS.contains(&s.as_str()) => Ok((activation_named(s, None).unwrap_or(Activation::Identity), json!(s))),
-        Some(Value::String(s)) if PARAMETRIC_ACTIVATIONS.contains(&s.as_str()) => Ok((activation_named(s, None).unwrap_or(Activation::Identity), json!({ "type": s }))),
+        // The normalised spec carries the default alpha, so exporters read one number.
+        Some(Value::String(s)) if PARAMETRIC_ACTIVATIONS.contains(&s.as_str()) => Ok((activation_named(s, None).unwrap_or(Activation::Identity), json!({ "type": s, "alpha": default_alpha(s) }))),
         Some(Value::Object(map)) if map.get("type").and_then(Value::as_str).map_or(false, |t| PARAMETRIC_ACTIVATIONS.contains(&t)) => {
             check_keys(map, path, "parametricActivation")?;
             let kind = map.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -249,10 +261,7 @@ fn activation(value: Option<&Value>, path: &str) -> Result<(Activation, Value)> 
                 None => None,
                 value => Some(number(value, &join(path, "alpha"), Bound::Closed(-1e6), Bound::Closed(1e6))?),
             };
-            let normalized = match alpha {
-                Some(a) => json!({ "type": kind, "alpha": a }),
-                None => json!({ "type": kind }),
-            };
+            let normalized = json!({ "type": kind, "alpha": alpha.unwrap_or_else(|| default_alpha(kind)) });
             Ok((activation_named(kind, alpha.map(|a| a as f32)).unwrap_or(Activation::Identity), normalized))
         }
         other => fail_value(path, &expected(), other),
@@ -558,6 +567,15 @@ mod tests {
         let normalized: Value = serde_json::from_str(&normalize(MLP).unwrap()).unwrap();
         assert_eq!(normalized["layers"][0], json!({ "type": "dense", "units": 3, "activation": "relu", "bias": true }));
         assert_eq!(normalized["optimizer"], json!({ "type": "sgd", "lr": 0.01, "momentum": 0, "nesterov": false, "weightDecay": 0 }));
+    }
+
+    #[test]
+    fn fills_in_the_default_alpha_of_parametric_activations() {
+        let spec = r#"{"input":[4],"layers":[{"type":"activation","activation":"leakyRelu"},{"type":"activation","activation":{"type":"elu"}},{"type":"activation","activation":{"type":"prelu","alpha":0.5}}],"loss":"mse"}"#;
+        let normalized: Value = serde_json::from_str(&normalize(spec).unwrap()).unwrap();
+        assert_eq!(normalized["layers"][0]["activation"], json!({ "type": "leakyRelu", "alpha": 0.01 }));
+        assert_eq!(normalized["layers"][1]["activation"], json!({ "type": "elu", "alpha": 1.0 }));
+        assert_eq!(normalized["layers"][2]["activation"], json!({ "type": "prelu", "alpha": 0.5 }));
     }
 
     #[test]

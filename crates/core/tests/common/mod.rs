@@ -1,8 +1,21 @@
 //! Shared helpers for model-level tests: a finite-difference check of every parameter
-//! gradient of a model's total loss.
+//! gradient of a model's total loss, random values, and every activation.
 
-use gradlab_core::nn::{Model, ModelConfig, Target};
+use gradlab_core::nn::{Activation, Model, ModelConfig, Target};
 use gradlab_core::rng::Rng;
+
+/// Every activation the spec names, with non-default slopes where they have one.
+#[allow(dead_code)]
+pub const ACTIVATIONS: [Activation; 8] = [
+    Activation::Identity,
+    Activation::Sigmoid,
+    Activation::Tanh,
+    Activation::Relu,
+    Activation::LeakyRelu(0.2),
+    Activation::Prelu(0.25),
+    Activation::Elu(1.0),
+    Activation::Softmax,
+];
 
 /// Random values in [-scale, scale).
 #[allow(dead_code)]

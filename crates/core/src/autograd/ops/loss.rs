@@ -1,14 +1,13 @@
-//! Losses, each a scalar `[]`, with the reductions of the public contract:
+//! Losses as ops, each a scalar `[]`, with the reductions of the public contract; the maths
+//! and the rule on targets are [`crate::loss`], shared with the model's loss:
 //! - [`mse`]: mean of `(prediction − target)²` over all elements (PyTorch's `MSELoss`).
 //! - [`softmax_cross_entropy`]: logits `[B, C]` and class indices `[B]`, mean over the batch.
 //! - [`sigmoid_cross_entropy`]: logits and targets in [0, 1] of the same shape, summed over
 //!   outputs and averaged over the batch (the first dimension), Nielsen's cross-entropy cost.
-//!
-//! Sums accumulate in f64 so a large batch does not lose the small terms.
 
 use crate::autograd::{Backward, Tape, TensorId};
 use crate::error::{shape_str, Error, Result};
-use crate::kernels::activation;
+use crate::loss;
 use crate::tensor::Tensor;
 use std::rc::Rc;
 
@@ -18,10 +17,9 @@ pub fn mse(tape: &mut Tape, prediction: TensorId, target: TensorId) -> Result<Te
     let predicted = tape.value(OP, "prediction", prediction)?;
     let wanted = tape.value(OP, "target", target)?;
     same_nonempty_shapes(OP, &predicted, &wanted)?;
-    let total: f64 = predicted.data().iter().zip(wanted.data()).map(|(&p, &t)| (p as f64 - t as f64).powi(2)).sum();
-    let loss = Tensor::scalar((total / predicted.len() as f64) as f32);
+    let value = Tensor::scalar(loss::mse(predicted.data(), wanted.data()) as f32);
     let saved = MseBackward { prediction: predicted, target: wanted };
-    tape.record(&[prediction, target], Rc::new(loss), saved)
+    tape.record(&[prediction, target], Rc::new(value), saved)
 }
 
 struct MseBackward {
@@ -32,19 +30,15 @@ struct MseBackward {
 impl Backward for MseBackward {
     /// `∂L/∂prediction = 2 (prediction − target) / N · dL`, and its negative for the target.
     fn backward(&self, grad: &Tensor, needed: &[bool]) -> Result<Vec<Option<Tensor>>> {
-        let factor = 2.0 * grad.data()[0] / self.prediction.len() as f32;
         let mut d_prediction = self.prediction.zeros_like("mseLoss")?;
-        for ((d, &p), &t) in d_prediction.data_mut().iter_mut().zip(self.prediction.data()).zip(self.target.data()) {
-            *d = factor * (p - t);
-        }
+        loss::mse_gradient(self.prediction.data(), self.target.data(), grad.data()[0], d_prediction.data_mut());
         let d_target = if needed[1] { Some(d_prediction.map("mseLoss", |d| -d)?) } else { None };
         Ok(vec![if needed[0] { Some(d_prediction) } else { None }, d_target])
     }
 }
 
 /// `−mean_b log softmax(logits)[b, labels[b]]` for logits `[B, C]`, B ≥ 1 and C ≥ 1, and one
-/// class index in `[0, C)` per row. Computed through log-softmax, so it is stable for any
-/// finite logits.
+/// class index in `[0, C)` per row; stable for any finite logits.
 pub fn softmax_cross_entropy(tape: &mut Tape, logits: TensorId, labels: &[i32]) -> Result<TensorId> {
     const OP: &str = "softmaxCrossEntropy";
     let scores = tape.value(OP, "logits", logits)?;
@@ -55,39 +49,30 @@ pub fn softmax_cross_entropy(tape: &mut Tape, logits: TensorId, labels: &[i32]) 
     if labels.len() != batch {
         return Err(Error::shape(OP, "labels", format!("[{}] (one class index per row of logits)", batch), shape_str(&[labels.len()])));
     }
-    if let Some((row, &label)) = labels.iter().enumerate().find(|(_, &label)| label < 0 || label as usize >= classes) {
-        return Err(Error::invalid(OP, "labels", format!("class indices in [0, {})", classes), format!("{} at row {}", label, row)));
-    }
-    let mut log_probabilities = scores.zeros_like(OP)?;
-    activation::log_softmax_forward(scores.data(), classes, log_probabilities.data_mut());
-    let total: f64 = labels.iter().enumerate().map(|(row, &label)| log_probabilities.data()[row * classes + label as usize] as f64).sum();
-    let loss = Tensor::scalar((-total / batch as f64) as f32);
-    let saved = SoftmaxCrossEntropyBackward { log_probabilities, labels: labels.to_vec() };
-    tape.record(&[logits], Rc::new(loss), saved)
+    loss::check_classes(OP, "labels", labels, classes)?;
+    let value = Tensor::scalar(loss::softmax_cross_entropy(scores.data(), labels, classes) as f32);
+    let saved = SoftmaxCrossEntropyBackward { logits: scores, labels: labels.to_vec(), classes };
+    tape.record(&[logits], Rc::new(value), saved)
 }
 
 struct SoftmaxCrossEntropyBackward {
-    log_probabilities: Tensor,
+    logits: Rc<Tensor>,
     labels: Vec<i32>,
+    classes: usize,
 }
 
 impl Backward for SoftmaxCrossEntropyBackward {
     /// `∂L/∂logits[b, c] = (softmax[b, c] − [c = labels[b]]) / B · dL`.
     fn backward(&self, grad: &Tensor, _needed: &[bool]) -> Result<Vec<Option<Tensor>>> {
-        let batch = self.labels.len();
-        let classes = self.log_probabilities.len() / batch;
-        let factor = grad.data()[0] / batch as f32;
-        let mut d_logits = self.log_probabilities.map("softmaxCrossEntropy", |log_p| factor * log_p.exp())?;
-        for (row, &label) in self.labels.iter().enumerate() {
-            d_logits.data_mut()[row * classes + label as usize] -= factor;
-        }
+        let mut d_logits = self.logits.zeros_like("softmaxCrossEntropy")?;
+        loss::softmax_cross_entropy_gradient(self.logits.data(), &self.labels, self.classes, grad.data()[0], d_logits.data_mut());
         Ok(vec![Some(d_logits)])
     }
 }
 
 /// `Σ [max(x, 0) − x·y + log(1 + exp(−|x|))] / B` over logits `x` and targets `y` of the same
 /// shape (rank ≥ 1, B = first dimension ≥ 1), the stable form of
-/// `−y log σ(x) − (1 − y) log(1 − σ(x))`. Targets must lie in [0, 1].
+/// `−y log σ(x) − (1 − y) log(1 − σ(x))`. Targets must lie in [0, 1] (see [`crate::loss`]).
 pub fn sigmoid_cross_entropy(tape: &mut Tape, logits: TensorId, targets: TensorId) -> Result<TensorId> {
     const OP: &str = "sigmoidCrossEntropy";
     let scores = tape.value(OP, "logits", logits)?;
@@ -96,22 +81,11 @@ pub fn sigmoid_cross_entropy(tape: &mut Tape, logits: TensorId, targets: TensorI
     if scores.rank() == 0 {
         return Err(Error::shape(OP, "logits", "[batch, …] with at least one dimension", "[]"));
     }
-    if let Some(&bad) = wanted.data().iter().find(|y| !(0.0..=1.0).contains(*y)) {
-        return Err(Error::invalid(OP, "targets", "values in [0, 1]", bad.to_string()));
-    }
-    let total: f64 = scores
-        .data()
-        .iter()
-        .zip(wanted.data())
-        .map(|(&x, &y)| {
-            let (x, y) = (x as f64, y as f64);
-            x.max(0.0) - x * y + (-x.abs()).exp().ln_1p()
-        })
-        .sum();
+    loss::check_probabilities(OP, "targets", wanted.data())?;
     let batch = scores.shape()[0];
-    let loss = Tensor::scalar((total / batch as f64) as f32);
+    let value = Tensor::scalar(loss::sigmoid_cross_entropy(scores.data(), wanted.data(), batch) as f32);
     let saved = SigmoidCrossEntropyBackward { logits: scores, targets: wanted, batch };
-    tape.record(&[logits, targets], Rc::new(loss), saved)
+    tape.record(&[logits, targets], Rc::new(value), saved)
 }
 
 struct SigmoidCrossEntropyBackward {
@@ -124,18 +98,21 @@ impl Backward for SigmoidCrossEntropyBackward {
     /// `∂L/∂x = (σ(x) − y) / B · dL` and `∂L/∂y = −x / B · dL`.
     fn backward(&self, grad: &Tensor, needed: &[bool]) -> Result<Vec<Option<Tensor>>> {
         const OP: &str = "sigmoidCrossEntropy";
-        let factor = grad.data()[0] / self.batch as f32;
+        let (upstream, logits, targets) = (grad.data()[0], self.logits.data(), self.targets.data());
         let d_logits = if needed[0] {
             let mut d = self.logits.zeros_like(OP)?;
-            activation::forward(activation::Kind::Sigmoid, self.logits.data(), d.data_mut());
-            for (d, &y) in d.data_mut().iter_mut().zip(self.targets.data()) {
-                *d = factor * (*d - y);
-            }
+            loss::sigmoid_cross_entropy_gradient(logits, targets, self.batch, upstream, d.data_mut());
             Some(d)
         } else {
             None
         };
-        let d_targets = if needed[1] { Some(self.logits.map(OP, |x| -factor * x)?) } else { None };
+        let d_targets = if needed[1] {
+            let mut d = self.targets.zeros_like(OP)?;
+            loss::sigmoid_cross_entropy_target_gradient(logits, self.batch, upstream, d.data_mut());
+            Some(d)
+        } else {
+            None
+        };
         Ok(vec![d_logits, d_targets])
     }
 }

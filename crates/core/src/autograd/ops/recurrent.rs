@@ -7,7 +7,7 @@
 //! ```
 //!
 //! with G = H (rnn) or 4H (lstm, gates i, f, g, o). The recurrence, forward and backward, is
-//! the one the `rnn`/`lstm` layers run ([`crate::nn::unroll`]); this file puts it on the tape.
+//! the one the `rnn`/`lstm` layers run ([`crate::recurrence`]); this file puts it on the tape.
 //!
 //! The tape records one output per node, so the op records one node whose output packs every
 //! h_t and, for the LSTM, the last c_t as one more step: `[B, T, H]` (rnn) or `[B, T + 1, H]`
@@ -18,9 +18,8 @@
 
 use crate::autograd::{Backward, Tape, TensorId};
 use crate::error::{shape_str, Error, Result};
-use crate::nn::limits::MAX_BATCH_VALUES;
-use crate::nn::recurrent::CellKind;
-use crate::nn::unroll::{InitialState, InputGradients, Scratch, Trace, Unroll, Upstream, WeightGradients, Weights};
+use crate::limits::MAX_BATCH_VALUES;
+use crate::recurrence::{CellKind, InitialState, InputGradients, Scratch, Trace, Unroll, Upstream, WeightGradients, Weights};
 use crate::tensor::Tensor;
 use std::rc::Rc;
 
@@ -77,7 +76,7 @@ pub fn recurrent(
     let weights = Weights { weight_ih: weight_ih.data(), weight_hh: weight_hh.data(), bias_ih: bias_ih.data(), bias_hh: bias_hh.data() };
     let initial = InitialState { hidden: h0.as_ref().map(|h| h.data()), cell: c0.as_ref().map(|c| c.data()) };
     let mut trace = Trace::default();
-    unroll.forward(&weights, input.data(), batch, initial, &mut trace);
+    unroll.forward(&weights, input.data(), batch, initial, &mut trace, &mut Scratch::new(op, unroll)?);
     let packed = pack(op, unroll, batch, &trace)?;
     let packed_steps = packed.shape()[1];
 
@@ -236,7 +235,7 @@ impl Backward for RecurrentBackward {
             initial_cell: grad_c0.as_mut().map(Tensor::data_mut),
             time_norms: None,
         };
-        let mut scratch = Scratch::default();
+        let mut scratch = Scratch::new(op, unroll)?;
         unroll.backward(&weights, self.input.data(), batch, initial, &self.trace, upstream, 0, &mut scratch, params, outputs);
 
         let mut grads = vec![grad_x, grad_weight_ih, grad_weight_hh, grad_bias_ih, grad_bias_hh];
@@ -305,8 +304,6 @@ mod tests {
     use crate::autograd::gradcheck::{check_gradients, leaf, random_tensor, Domain};
     use crate::autograd::ops::elementwise::{binary, BinaryKind};
     use crate::autograd::ops::reduce::{reduce, ReduceKind};
-    use crate::nn::layer::{Layer, Mode};
-    use crate::nn::recurrent::{Recurrent, RecurrentOptions};
     use crate::rng::Rng;
 
     const CELLS: [CellKind; 2] = [CellKind::Rnn, CellKind::Lstm];
@@ -375,30 +372,6 @@ mod tests {
 
     fn values(tape: &Tape, id: TensorId) -> Vec<f32> {
         tape.value("t", "t", id).unwrap().data().to_vec()
-    }
-
-    #[test]
-    fn from_the_zero_state_it_is_the_layer() {
-        for &cell in &CELLS {
-            let (batch, steps, features, units) = (3, 4, 2, 5);
-            let mut tape = Tape::new();
-            let ids = random_leaves(&mut tape, &mut Rng::new(5), &shapes(cell, batch, steps, features, units));
-            let options = RecurrentOptions { cell, units, return_sequences: true, forget_bias: 0.0, bptt_steps: None };
-            let mut layer = Recurrent::new("r".into(), &[steps, features], options, &mut Rng::new(1)).unwrap();
-            let mut index = 1;
-            layer.visit_params(&mut |param| {
-                param.value.copy_from_slice(tape.value("t", "t", ids[index]).unwrap().data());
-                index += 1;
-            });
-            let input = values(&tape, ids[0]);
-            let mut expected = vec![0.0; batch * steps * units];
-            layer.forward(&input, batch, Mode::Eval, &mut expected);
-            let outputs = recurrent(&mut tape, cell, ids[0], params(&ids), None, None).unwrap();
-            assert_eq!(values(&tape, outputs.output), expected, "{}", cell.kind());
-            let last: Vec<f32> = expected.chunks_exact(steps * units).flat_map(|e| e[(steps - 1) * units..].to_vec()).collect();
-            assert_eq!(values(&tape, outputs.hidden), last);
-            assert_eq!(outputs.cell.is_some(), cell == CellKind::Lstm);
-        }
     }
 
     /// Running T steps at once equals running the first k, then the rest from the state the

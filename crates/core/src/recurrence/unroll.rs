@@ -1,6 +1,6 @@
 //! A recurrent cell unrolled over a batch of sequences: the forward pass through time and
 //! backpropagation through time (BPTT), shared by the `rnn`/`lstm` layers
-//! ([`super::recurrent`]) and the eager ops (`autograd::ops::recurrent`).
+//! ([`crate::nn::recurrent`]) and the eager ops ([`crate::autograd::ops::recurrent`]).
 //!
 //! For t = 0…T−1, from the initial state h₋₁, c₋₁ (zeros unless given):
 //!
@@ -10,15 +10,18 @@
 //! ```
 //!
 //! How the work is laid out: the input projections of all steps are one sgemm
-//! ([B·T, I]·W_ihᵀ); each step then adds its recurrent term with one [B, H]·[H, G] sgemm for
-//! all G = 4H gates at once. Backward runs one [B, G]·[G, H] sgemm per step for ∂L/∂h_{t−1};
+//! ([B·T, I]·W_ihᵀ); each step then adds its recurrent term with one [B, H]·[H, G] product for
+//! all G = 4H gates at once. Backward runs one [B, G]·[G, H] product per step for ∂L/∂h_{t−1};
 //! the weight gradients wait until every step's ∂L/∂z_t is known and take a few large sgemms.
+//! The per-step products share their right operand, W_hh, which each pass packs once
+//! ([`PackedMatrix`]) instead of once per step.
 //! Every buffer is batch-major ([B, T, ·]: row b·T + t), the layout of the input and of the
 //! returned sequence, so nothing is transposed: one step's rows lie T rows apart, which
 //! sgemm's leading dimensions express. Buffers grow on the first batch and are reused.
 
-use super::recurrent::CellKind;
-use super::{lstm_cell, rnn_cell};
+use super::{lstm_cell, rnn_cell, CellKind};
+use crate::error::Result;
+use crate::kernels::gemm::{sgemm_packed, PackedMatrix};
 use crate::kernels::{sgemm, vector};
 
 /// The sizes of an unrolled cell.
@@ -104,15 +107,22 @@ impl Trace {
         &self.hidden
     }
 
+    /// Every step's pre-activations z_t: [B, T, G].
+    pub fn pre_activations(&self) -> &[f32] {
+        &self.pre
+    }
+
     /// Every step's cell state c_t: [B, T, H] (LSTM; empty for the RNN).
     pub fn cells(&self) -> &[f32] {
         &self.cells
     }
 }
 
-/// Scratch of the backward pass.
-#[derive(Default)]
+/// Scratch of the forward and backward passes.
 pub struct Scratch {
+    /// W_hh packed for the per-step products: as W_hhᵀ [H, G] during forward, as W_hh [G, H]
+    /// during backward.
+    recurrent_weights: PackedMatrix,
     /// ∂L/∂z_t for every step: [B, T, G].
     pre: Vec<f32>,
     /// ∂L/∂h_t of the step being processed: [B, H].
@@ -121,6 +131,18 @@ pub struct Scratch {
     cell: Vec<f32>,
     /// LSTM ∂L/∂(i, f, g, o) of one example: [G].
     gates: Vec<f32>,
+}
+
+impl Scratch {
+    /// Scratch for `unroll`, with room for packed W_hh allocated now and fallibly
+    /// (`OutOfMemory` for `weightHh` of `op`); the other buffers grow with the first batch.
+    pub fn new(op: &str, unroll: Unroll) -> Result<Scratch> {
+        let (gates, units) = (unroll.gate_width(), unroll.units);
+        // The larger of forward's W_hhᵀ and backward's W_hh (they differ in padding only).
+        let (k, n) = if PackedMatrix::len(units, gates) >= PackedMatrix::len(gates, units) { (units, gates) } else { (gates, units) };
+        let recurrent_weights = PackedMatrix::zeros(op, "weightHh", k, n)?;
+        Ok(Scratch { recurrent_weights, pre: Vec::new(), hidden: Vec::new(), cell: Vec::new(), gates: Vec::new() })
+    }
 }
 
 impl Unroll {
@@ -164,18 +186,21 @@ impl Unroll {
 
     /// Runs `batch` sequences `input` [B, T, I] from `initial`, saving into `trace` what
     /// backward needs; the hidden states are then in [`Trace::hidden`].
-    pub fn forward(self, weights: &Weights, input: &[f32], batch: usize, initial: InitialState, trace: &mut Trace) {
+    pub fn forward(self, weights: &Weights, input: &[f32], batch: usize, initial: InitialState, trace: &mut Trace, scratch: &mut Scratch) {
         let (steps, inputs, gates, units) = (self.steps, self.input_features, self.gate_width(), self.units);
         self.grow_trace(batch, trace);
         // z = x·W_ihᵀ + (b_ih + b_hh) for every step of every example at once: [B·T, G].
         sgemm(false, true, batch * steps, gates, inputs, 1.0, input, inputs, weights.weight_ih, inputs, 0.0, &mut trace.pre, gates);
         vector::add(weights.bias_ih, weights.bias_hh, &mut trace.bias_sum);
         vector::add_row(&mut trace.pre, &trace.bias_sum);
+        if steps > 1 || initial.hidden.is_some() {
+            scratch.recurrent_weights.pack(true, units, gates, weights.weight_hh, units);
+        }
         for t in 0..steps {
             // z_t += h_{t−1}·W_hhᵀ for the whole batch: rows b·T + t, T rows apart.
             let previous = if t > 0 { Some((&trace.hidden[(t - 1) * units..], steps * units)) } else { initial.hidden.map(|h| (h, units)) };
             if let Some((previous, stride)) = previous {
-                sgemm(false, true, batch, gates, units, 1.0, previous, stride, weights.weight_hh, units, 1.0, &mut trace.pre[t * gates..], steps * gates);
+                sgemm_packed(false, batch, 1.0, previous, stride, &scratch.recurrent_weights, 1.0, &mut trace.pre[t * gates..], steps * gates);
             }
             self.cell_forward(t, batch, initial.cell, trace);
         }
@@ -234,6 +259,9 @@ impl Unroll {
         if let Some(norms) = time_norms.as_deref_mut() {
             norms.iter_mut().for_each(|n| *n = 0.0);
         }
+        if steps - start > 1 || initial_hidden.is_some() {
+            scratch.recurrent_weights.pack(false, gates, units, weights.weight_hh, units);
+        }
         // Walk back in time; `scratch.hidden` holds what step t+1 sent to h_t.
         for t in (start..steps).rev() {
             self.add_output_gradient(upstream, t, batch, &mut scratch.hidden);
@@ -243,7 +271,7 @@ impl Unroll {
             self.cell_backward(t, batch, initial.cell, trace, scratch);
             if t > start {
                 // ∂L/∂h_{t−1} = ∂L/∂z_t · W_hh for the whole batch ([B, G]·[G, H]).
-                sgemm(false, false, batch, units, gates, 1.0, &scratch.pre[t * gates..], steps * gates, weights.weight_hh, units, 0.0, &mut scratch.hidden, units);
+                sgemm_packed(false, batch, 1.0, &scratch.pre[t * gates..], steps * gates, &scratch.recurrent_weights, 0.0, &mut scratch.hidden, units);
             }
         }
         let grad_pre = &scratch.pre;
@@ -251,7 +279,7 @@ impl Unroll {
         if let Some(grad) = initial_hidden {
             if start == 0 {
                 // ∂L/∂h₋₁ = ∂L/∂z_0 · W_hh, as for any other step.
-                sgemm(false, false, batch, units, gates, 1.0, grad_pre, steps * gates, weights.weight_hh, units, 0.0, grad, units);
+                sgemm_packed(false, batch, 1.0, grad_pre, steps * gates, &scratch.recurrent_weights, 0.0, grad, units);
             } else {
                 grad.iter_mut().for_each(|v| *v = 0.0);
             }

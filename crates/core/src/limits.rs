@@ -10,7 +10,8 @@ pub const MAX_UNITS: usize = 1 << 16;
 pub const MAX_EXAMPLE_LEN: usize = 1 << 24;
 
 /// The most parameter values (BatchNorm's statistics and scratch included) a model may hold:
-/// with a gradient and two optimiser moments for each, 1 GiB of f32.
+/// with a gradient and two optimiser moments for each, 1 GiB of f32. Recurrent layers hold
+/// their W_hh once more, packed for the per-step products (at most 256 MiB more).
 pub const MAX_PARAMETERS: usize = 1 << 26;
 
 /// The most values one batch may occupy across every layer's output, workspace and gradient
