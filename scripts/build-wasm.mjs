@@ -1,7 +1,7 @@
 // Builds crates/wasm with wasm-pack (wasm-bindgen glue, SIMD128) into pkg/ and copies the
 // glue and the .wasm to dist/pkg/, where the compiled TypeScript imports them.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bindgenTools } from './bindgen-tools.mjs';
@@ -55,6 +55,21 @@ if (build.status !== 0) {
 const out = join(root, 'dist', 'pkg');
 mkdirSync(out, { recursive: true });
 for (const file of PKG_FILES) copyFileSync(join(root, 'pkg', file), join(out, file));
+// wasm-bindgen declares [Symbol.dispose] on every class, which needs TypeScript's esnext.disposable
+// library; the TypeScript API never exposes it, and consumers' projects must compile without it.
+const declarations = join(out, 'gradlab.d.ts');
+// Its init types name DOM-only types (RequestInfo, Response, BufferSource); gradlab passes a compiled
+// module, so the shipped declarations say it with types that exist with only @types/node too.
+const BYTES = 'ArrayBuffer | ArrayBufferView';
+writeFileSync(
+  declarations,
+  readFileSync(declarations, 'utf8')
+    .replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, '')
+    .replace('InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module', `InitInput = string | URL | ${BYTES} | WebAssembly.Module`)
+    .replace('SyncInitInput = BufferSource | WebAssembly.Module', `SyncInitInput = ${BYTES} | WebAssembly.Module`),
+);
+// Data, not a program: the .wasm ships without the executable bit whatever the umask made it.
+chmodSync(join(out, 'gradlab_bg.wasm'), 0o644);
 minifyGlue(join(root, 'pkg', 'gradlab.js'), join(out, 'gradlab.js'));
 optimize(join(out, 'gradlab_bg.wasm'));
 const size = (file) => statSync(join(out, file)).size / 1024;

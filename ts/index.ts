@@ -6,6 +6,7 @@
  */
 export { GradlabError, type GradlabErrorCode, type GradlabErrorData } from './runtime/errors.js';
 export { init, type Core, type WasmSource } from './runtime/wasm.js';
+export { setAssetPaths, type AssetPaths } from './runtime/assets.js';
 export type { Activation, Init, LayerSpec, LossName, ModelSpec, OptimizerSpec, ScheduleSpec, DenseSpec, ActivationSpec, BatchNormSpec, ResidualSpec, RecurrentSpec } from './model/spec.js';
 export { validateSpec } from './model/spec.js';
 export { pretrain, createRbm, createRbmSync, numRbms, Rbm, type CreateRbmOptions, type LayerPretrainReport, type PretrainMethod, type PretrainOptions, type PretrainReport, type RbmParameters, type RbmTrainOptions } from './model/pretrain.js';
@@ -35,7 +36,7 @@ export * as kernels from './eager/kernels.js';
 export { simdEnabled } from './eager/kernels.js';
 export { createTrainer, Trainer, type CreateTrainerOptions, type TrainerFitOptions } from './trainer/trainer.js';
 export { capabilities, type Capabilities } from './runtime/capabilities.js';
-export type { CreateWorker, TrainerWorkerHandle } from './trainer/endpoint.js';
+export type { CreateWorker, NodeWorkerHandle, TrainerWorkerHandle, WebWorkerHandle } from './trainer/worker-handle.js';
 export { exportOnnx, exportOnnxFromStateDict, ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from './export/onnx.js';
 export { exportTorch, type ExportTorchOptions, type TorchExport } from './export/torch.js';
 export type { LayerMeasurements, HealthHistogram } from './model/model.js';

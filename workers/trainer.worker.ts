@@ -1,12 +1,12 @@
 /**
- * The trainer's worker: one model in its own WASM instance, exposed with Comlink. The same
- * file runs as a Node worker_thread (through Comlink's Node adapter) and as a browser module
- * Worker. Datasets arrive once and batches are drawn here; with the shared exchange `fit` runs
+ * The trainer's worker: one model in its own WASM instance, exposed with Comlink. The same file
+ * runs as a browser module Worker and as a Node worker_thread (its platform then talks to
+ * worker_threads' port through Comlink's Node adapter). Datasets arrive once and batches are drawn here; with the shared exchange `fit` runs
  * whole epochs here (the workers meet on shared memory each step), and otherwise a training
  * step costs one small message each way.
  */
 import * as Comlink from 'comlink';
-import { isNode } from '../ts/runtime/capabilities.js';
+import { platform } from '../ts/runtime/platform.js';
 import { GradlabError, invalidArgument } from '../ts/runtime/errors.js';
 import { BatchGatherer } from '../ts/model/batches.js';
 import { createModel, type Model } from '../ts/model/model.js';
@@ -304,16 +304,8 @@ function trapsAreFatal(target: TrainerWorkerApi): TrainerWorkerApi {
  */
 async function listen(): Promise<void> {
   registerErrorTransfer();
-  const exposed = trapsAreFatal(api);
-  if (!isNode()) {
-    Comlink.expose(exposed);
-    (globalThis as unknown as { postMessage(message: unknown): void }).postMessage(READY_MESSAGE);
-    return;
-  }
-  const [{ parentPort }, { default: nodeEndpoint }] = await Promise.all([import('node:worker_threads'), import('comlink/dist/esm/node-adapter.mjs')]);
-  if (!parentPort) throw new Error('gradlab: workers/trainer.worker.js must run as a worker thread');
-  const endpoint = nodeEndpoint(parentPort);
-  Comlink.expose(exposed, endpoint);
+  const endpoint = (await platform()).parentEndpoint();
+  Comlink.expose(trapsAreFatal(api), endpoint as unknown as Comlink.Endpoint);
   endpoint.postMessage(READY_MESSAGE);
 }
 

@@ -2,6 +2,7 @@
  * What this runtime offers gradlab, and which path gradlab takes because of it. Nothing falls
  * back silently: the worker trainer records the report it was created with.
  */
+import { isNode, platform } from './platform.js';
 
 /** The runtime's features and gradlab's choices. */
 export interface Capabilities {
@@ -35,18 +36,6 @@ const SIMD_PROBE = new Uint8Array([
   0x0a, 0x0a, 0x01, 0x08, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0xfd, 0x62, 0x0b, // code: i32.const 0; i8x16.splat; i8x16.popcnt
 ]);
 
-/** True in Node (and Node-compatible runtimes), where workers are worker_threads. */
-export function isNode(): boolean {
-  const process = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof process?.versions?.node === 'string';
-}
-
-async function cores(node: boolean): Promise<number> {
-  if (node) return (await import('node:os')).availableParallelism();
-  const navigator = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  return navigator?.hardwareConcurrency ?? 1;
-}
-
 /** Reports what the runtime offers and which paths gradlab takes. */
 export async function capabilities(): Promise<Capabilities> {
   const node = isNode();
@@ -68,6 +57,6 @@ export async function capabilities(): Promise<Capabilities> {
     crossOriginIsolated,
     gradientExchange: sharedArrayBuffer ? 'shared' : 'transfer',
     reason,
-    hardwareConcurrency: await cores(node),
+    hardwareConcurrency: (await platform()).cores(),
   };
 }

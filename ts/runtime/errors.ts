@@ -12,6 +12,8 @@ export type GradlabErrorCode =
   | 'InvalidSpec'
   | 'Disposed'
   | 'WorkerDied'
+  /** The `.wasm` could not be fetched or compiled, or a worker could not start (`actual` says why: the URL and HTTP status, or the module's error). */
+  | 'LoadFailed'
   /** An optional package a function needs is not installed (`arg` names it). */
   | 'MissingPackage';
 

@@ -9,13 +9,15 @@
  * allocates, which detaches every existing view.
  */
 import initBindings, * as bindings from '../../pkg/gradlab.js';
+import { assetPaths } from './assets.js';
 import { GradlabError, describe, invalidArgument, type GradlabErrorData } from './errors.js';
+import { loadFailed, platform } from './platform.js';
 
 /** The classes and functions the Rust crate exports. */
 export type Bindings = typeof bindings;
 
 /** Where to find the wasm: bytes, a compiled module, or a URL. Defaults to the packaged file. */
-export type WasmSource = BufferSource | WebAssembly.Module | URL | string;
+export type WasmSource = ArrayBuffer | ArrayBufferView | WebAssembly.Module | URL | string;
 
 /** The message of a Rust error starts like this: it is the error as JSON. */
 const RUST_ERROR_PREFIX = '{"code":';
@@ -101,23 +103,24 @@ let loaded: Core | undefined;
 async function compile(source: WasmSource | undefined): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source !== undefined && typeof source !== 'string' && !(source instanceof URL)) {
-    return WebAssembly.compile(source);
+    return WebAssembly.compile(source as BufferSource);
   }
-  const url = source === undefined ? new URL('../../pkg/gradlab_bg.wasm', import.meta.url) : new URL(source, import.meta.url);
-  if (url.protocol === 'file:') {
-    const [{ readFile }, { fileURLToPath }] = await Promise.all([import('node:fs/promises'), import('node:url')]);
-    return WebAssembly.compile(await readFile(fileURLToPath(url)));
+  // The literal URL lets bundlers that emit assets (Vite, webpack) ship the .wasm with the page.
+  const url = source !== undefined ? new URL(/* webpackIgnore: true */ source, import.meta.url) : assetPaths().wasm ?? new URL('../../pkg/gradlab_bg.wasm', import.meta.url);
+  const bytes = await (await platform()).read(url, 'the wasm module');
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (error) {
+    throw loadFailed('init', 'the wasm module', url, `not a module this runtime can compile (${error instanceof Error ? error.message : String(error)})`);
   }
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`gradlab: cannot fetch ${url.href}: HTTP ${response.status}`);
-  return WebAssembly.compile(await response.arrayBuffer());
 }
 
 /**
- * Loads and instantiates the wasm (once per thread; later calls return the same instance).
- * In Node it reads the file next to the package; in browsers and bundlers it fetches
- * `new URL('../../pkg/gradlab_bg.wasm', import.meta.url)`, which bundlers rewrite to the
- * emitted asset. A compiled `WebAssembly.Module` (what workers receive) is only instantiated.
+ * Loads and instantiates the wasm (once per thread; later calls return the same instance)
+ * from `source`, else from where `setAssetPaths({ wasm })` says, else from the package: in
+ * Node the file next to it, in browsers and bundlers `new URL('../../pkg/gradlab_bg.wasm',
+ * import.meta.url)`, which bundlers rewrite to the emitted asset. A failed fetch or compile is a
+ * `LoadFailed` error naming the URL and the HTTP status or the module error. A compiled `WebAssembly.Module` (what workers receive) is only instantiated.
  */
 export function init(source?: WasmSource): Promise<Core> {
   if (!loading) {

@@ -4,40 +4,46 @@
  * call races the worker's death: pending and later calls reject with `WorkerDied`.
  */
 import * as Comlink from 'comlink';
-import type { Worker as NodeWorker } from 'node:worker_threads';
-import { isNode } from '../runtime/capabilities.js';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { assetPaths } from '../runtime/assets.js';
 import { GradlabError } from '../runtime/errors.js';
+import { platform } from '../runtime/platform.js';
+import type { CreateWorker, NodeWorkerHandle, TrainerWorkerHandle } from './worker-handle.js';
 import { READY_MESSAGE, registerErrorTransfer, type RemoteTrainerWorker, type TrainerWorkerApi } from './worker-protocol.js';
 
-/** A worker running workers/trainer.worker.js: a browser `Worker` or a Node `worker_threads` Worker. */
-export type TrainerWorkerHandle = Worker | NodeWorker;
-
-/**
- * Creates a worker running gradlab's workers/trainer.worker.js, for setups the default does
- * not cover (a Content-Security-Policy, a bundler with its own worker syntax, tests that want
- * the worker object). In Node: `() => new Worker(new URL('gradlab/dist/workers/trainer.worker.js',
- * import.meta.url))` with `Worker` from `node:worker_threads`; in browsers: `() => new Worker(new
- * URL(…, import.meta.url), { type: 'module' })` written where your bundler sees it.
- */
-export type CreateWorker = () => TrainerWorkerHandle | Promise<TrainerWorkerHandle>;
-
-/** Relative to this module in dist/ts/trainer: the compiled worker in dist/workers. */
-const WORKER_SCRIPT = '../../workers/trainer.worker.js';
-
-function isNodeWorker(worker: TrainerWorkerHandle): worker is NodeWorker {
-  return typeof (worker as NodeWorker).on === 'function';
+function isNodeWorker(worker: TrainerWorkerHandle): worker is NodeWorkerHandle {
+  return typeof (worker as NodeWorkerHandle).on === 'function';
 }
 
+/** The default worker: the script `setAssetPaths` names, or the one next to this module. */
 async function defaultWorker(): Promise<TrainerWorkerHandle> {
-  if (isNode()) {
-    const { Worker } = await import('node:worker_threads');
-    // Workers inherit Node's flags, but --input-type (of `node -e` scripts) makes one refuse to start.
-    const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
-    // A variable, not a literal: bundlers must not turn the Node path into an asset.
-    return new Worker(new URL(WORKER_SCRIPT, import.meta.url), { execArgv });
+  return (await platform()).startWorker(assetPaths().worker) as TrainerWorkerHandle;
+}
+
+/**
+ * Why a browser worker failed before it listened. Browsers say nothing about a script that
+ * 404s or a module that cannot load, so the script's URL is fetched again to name the cause.
+ */
+async function startFailure(url: URL | undefined, message: string): Promise<GradlabError> {
+  let cause = message || 'the worker script failed to load or threw while starting';
+  if (!message && url) {
+    try {
+      const response = await fetch(url);
+      cause = response.ok
+        ? `the script loads (HTTP ${response.status}) but failed as a module: an import it cannot resolve (a bare specifier such as 'comlink' outside a bundler: use the self-contained gradlab/cdn/worker) or an error while it starts`
+        : `HTTP ${response.status}`;
+    } catch (error) {
+      cause = error instanceof Error ? error.message : String(error);
+    }
   }
-  // This exact form lets Vite and other bundlers find, bundle and emit the worker.
-  return new Worker(new URL('../../workers/trainer.worker.js', import.meta.url), { type: 'module' });
+  return new GradlabError({
+    code: 'LoadFailed',
+    op: 'worker',
+    arg: 'the worker script',
+    expected: `a trainer worker script at ${url?.href ?? 'the URL createWorker used'}`,
+    actual: cause,
+    message: `gradlab: the worker could not start (${url?.href ?? 'from createWorker'}): ${cause}; setAssetPaths({ worker: … }) says where the script is served from`,
+  });
 }
 
 function died(message: string): GradlabError {
@@ -53,6 +59,8 @@ export class WorkerConnection {
     this.rejectFailed = reject;
   });
   private pending = 0;
+  /** Set once the worker listens: a failure before that is a `LoadFailed`. */
+  private started = false;
 
   private constructor(
     private readonly worker: TrainerWorkerHandle,
@@ -69,31 +77,35 @@ export class WorkerConnection {
   static async open(createWorker: CreateWorker | undefined, onFailure: (error: GradlabError) => void): Promise<WorkerConnection> {
     registerErrorTransfer();
     const worker = await (createWorker ?? defaultWorker)();
-    const endpoint = isNodeWorker(worker) ? (await import('comlink/dist/esm/node-adapter.mjs')).default(worker) : worker;
+    const endpoint = (isNodeWorker(worker) ? nodeEndpoint(worker) : worker) as Comlink.Endpoint;
     const ready = new Promise<void>((resolve) => {
-      const listener = (event: MessageEvent) => {
+      const listener = (event: { data: unknown }) => {
         if (event.data !== READY_MESSAGE) return;
-        endpoint.removeEventListener('message', listener as EventListener);
+        endpoint.removeEventListener('message', listener as never);
         resolve();
       };
-      endpoint.addEventListener('message', listener as EventListener);
+      endpoint.addEventListener('message', listener as never);
     });
     const connection = new WorkerConnection(worker, Comlink.wrap<TrainerWorkerApi>(endpoint), onFailure);
-    connection.watch();
+    connection.watch(createWorker ? undefined : assetPaths().worker ?? (await platform()).defaultWorkerScript());
     await connection.call(() => ready);
+    connection.started = true;
     return connection;
   }
 
   /** Turns every way a worker can end into a rejection of the pending and later calls. */
-  private watch(): void {
+  private watch(script: URL | undefined): void {
     const { worker } = this;
     if (isNodeWorker(worker)) {
-      worker.on('error', (error) => this.fail(died(error instanceof Error ? error.message : String(error))));
-      worker.on('exit', (code) => this.fail(died(`it exited with code ${code}`)));
-      worker.on('messageerror', (error) => this.fail(died(`a message could not be deserialised: ${error.message}`)));
+      worker.on('error', (error: unknown) => this.fail(died(error instanceof Error ? error.message : String(error))));
+      worker.on('exit', (code: number) => this.fail(died(`it exited with code ${code}`)));
+      worker.on('messageerror', (error: Error) => this.fail(died(`a message could not be deserialised: ${error.message}`)));
       worker.unref();
     } else {
-      worker.addEventListener('error', (event) => this.fail(died(event.message || 'an uncaught error in the worker')));
+      worker.addEventListener('error', (event: { message?: string }) => {
+        if (this.started) this.fail(died(event.message || 'an uncaught error in the worker'));
+        else void startFailure(script, event.message ?? '').then((error) => this.fail(error));
+      });
       worker.addEventListener('messageerror', () => this.fail(died('a message could not be deserialised')));
       // Browsers fire no event when a worker is terminated, so terminate() itself reports it.
       const terminate = worker.terminate.bind(worker);

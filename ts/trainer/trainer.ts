@@ -21,7 +21,8 @@
  * `diagnostics`, come from worker 0 (DDP broadcasts rank 0's buffers).
  */
 import { capabilities, type Capabilities } from '../runtime/capabilities.js';
-import { WorkerConnection, type CreateWorker } from './endpoint.js';
+import { WorkerConnection } from './endpoint.js';
+import type { CreateWorker } from './worker-handle.js';
 import { GradlabError, describe, invalidArgument } from '../runtime/errors.js';
 import { GradientExchange, SharedExchange, TransferExchange, shardsOf, type Contribution, type StepUpdate } from './gradient-exchange.js';
 import { checkClassLabels, checkTensor, datasetLayout, holdsClasses, labelsToCheck } from '../model/batches.js';
@@ -32,7 +33,8 @@ import { EpochTally, StepPlan } from '../model/step-plan.js';
 import { checkFitOptions } from '../model/training.js';
 import type { Dataset, EpochResult, EvaluateResult, GradientsResult, History, LayerDiagnostics, StateDict, StepProgress, StepResult, TensorData, TensorLike } from '../model/types.js';
 import { init, type WasmSource } from '../runtime/wasm.js';
-import type { BatchSource, DatasetTransfer, EpochReply, ModelDescription, RemoteTrainerWorker, StepReply, StepRequest } from './worker-protocol.js';
+import type { ModelDescription } from './model-description.js';
+import type { BatchSource, DatasetTransfer, EpochReply, RemoteTrainerWorker, StepReply, StepRequest } from './worker-protocol.js';
 import * as Comlink from 'comlink';
 
 export interface CreateTrainerOptions {

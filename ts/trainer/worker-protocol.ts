@@ -12,19 +12,15 @@
  * memory, or transferred).
  */
 import * as Comlink from 'comlink';
+import type { ModelDescription } from './model-description.js';
+
+export type { ModelDescription };
 import { GradlabError, type GradlabErrorData } from '../runtime/errors.js';
 import type { EpochResult, EvaluateResult, LayerDiagnostics, LossResult, StateDict, StepProgress, StepResult, TensorLike } from '../model/types.js';
 import type { ModelSpec } from '../model/spec.js';
 
 /** Sent by a worker once it listens, so no call is posted before Comlink is wired up. */
 export const READY_MESSAGE = 'gradlab:ready';
-
-/** The shapes of a model, as its worker reports them after creating it. */
-export interface ModelDescription {
-  inputShape: number[];
-  outputShape: number[];
-  entries: { name: string; shape: number[]; trainable: boolean }[];
-}
 
 /** A dataset held by a worker: copied once into buffers the trainer owns (shared, or transferred). */
 export interface DatasetTransfer {
