@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { GradlabError, init, kernels, simdEnabled } from '../../dist/ts/index.js';
 import type { StagedMatrixCore } from '../../dist/pkg/gradlab.js';
 import { errorOf, expectError } from '../expect-error.js';
+import { productElement } from '../sgemm-reference.js';
 import { randomSource } from '../tensor-helpers.js';
 
 const { StagedMatrix } = kernels;
@@ -41,13 +42,7 @@ function expectProduct(
 ): void {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      let exact = 0;
-      let magnitude = 0;
-      for (let p = 0; p < k; p++) {
-        const term = (transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]);
-        exact += term;
-        magnitude += Math.abs(term);
-      }
+      let { exact, magnitude } = productElement(a, b, m, n, k, transA, transB, i, j);
       exact *= alpha;
       magnitude *= Math.abs(alpha);
       if (beta !== 0) {

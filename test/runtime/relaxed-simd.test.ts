@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { productElement } from '../sgemm-reference.js';
 
 const root = path.join(__dirname, '..', '..');
 // The wasm-bindgen build's module (dist/pkg/gradlab_bg.wasm), or the C-ABI build's.
@@ -64,13 +65,7 @@ describe.skipIf(!node24 || !built)('relaxed-SIMD build', () => {
     for (const { m, n, k, transA, transB, a, b, c } of relaxed.sgemm) {
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < n; j++) {
-          let exact = 0;
-          let magnitude = 0;
-          for (let p = 0; p < k; p++) {
-            const term = (transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]);
-            exact += term;
-            magnitude += Math.abs(term);
-          }
+          const { exact, magnitude } = productElement(a, b, m, n, k, transA, transB, i, j);
           expect(Math.abs(c[i * n + j] - exact), `m=${m} n=${n} k=${k} transA=${transA} transB=${transB} at (${i}, ${j})`).toBeLessThanOrEqual(2e-7 * (k + 4) * magnitude + 1e-30);
         }
       }
